@@ -1,0 +1,47 @@
+"""Linear baseline: logistic regression for classification, ridge or elastic net for regression."""
+
+from __future__ import annotations
+
+from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
+
+from automl.markers import hookimpl
+from automl.specs import ModelSpec
+
+
+def space(trial, ctx):
+    if ctx.is_classification:
+        return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
+    family = trial.suggest_categorical("family", ["ridge", "elasticnet"])
+    if family == "ridge":
+        return {"family": family, "alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True)}
+    return {
+        "family": family,
+        "alpha": trial.suggest_float("enet_alpha", 1e-4, 10.0, log=True),
+        "l1_ratio": trial.suggest_float("l1_ratio", 0.05, 1.0),
+    }
+
+
+def build(params, ctx):
+    if ctx.is_classification:
+        return LogisticRegression(C=params.get("C", 1.0), max_iter=2000, random_state=ctx.random_state)
+    if params.get("family", "ridge") == "elasticnet":
+        return ElasticNet(
+            alpha=params["alpha"], l1_ratio=params["l1_ratio"], max_iter=5000, random_state=ctx.random_state
+        )
+    return Ridge(alpha=params.get("alpha", 1.0), random_state=ctx.random_state)
+
+
+@hookimpl
+def automl_register_models(register):
+    """Register the linear baseline."""
+    register(
+        ModelSpec(
+            name="linear",
+            tasks=("binary", "multiclass", "regression"),
+            build=build,
+            space=space,
+            defaults=({"C": 1.0, "family": "ridge", "alpha": 1.0},),
+            needs_scaling=True,
+            cost=1.0,
+        )
+    )

@@ -1,0 +1,596 @@
+"""``AutoML``: the estimator users call."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import numbers
+import os
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from automl.budget import Budget
+from automl.cleaning import TableCleaner
+from automl.context import TASKS, Context, SearchContext
+from automl.data import as_frame, check_y, drop_missing_target, infer_schema, infer_task
+from automl.evaluation import Problem, predictions
+from automl.exceptions import DataError, SearchFailedError
+from automl.leaderboard import leaderboard_frame, sort_results
+from automl.metrics import Metric, resolve_metric
+from automl.pipeline import build_pipeline
+from automl.registry import Components, collect_components, get_plugin_manager
+from automl.search import Search
+from automl.space import SearchSpace
+from automl.splitting import make_splits
+from automl.trial import TrialConfig, TrialResult
+from automl.worker import WorkerPool, shared_pool
+
+logger = logging.getLogger("automl")
+
+
+@contextlib.contextmanager
+def _verbosity(verbose: int) -> Iterator[None]:
+    """Set the library's log level for one fit; add a stderr handler if nobody listens."""
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    old = logger.level
+    logger.setLevel(level)
+    handler = None
+    if verbose > 0 and not logging.getLogger().hasHandlers():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[automl] %(message)s"))
+        logger.addHandler(handler)
+    optuna_logger = logging.getLogger("optuna")
+    optuna_old = optuna_logger.level
+    optuna_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
+        optuna_logger.setLevel(optuna_old)
+        if handler is not None:
+            logger.removeHandler(handler)
+
+
+def _n_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _memory_total() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 0
+
+
+class AutoML(BaseEstimator):
+    """Search preprocessing and models under a time budget; return a fitted Pipeline.
+
+    Parameters
+    ----------
+    task : {"auto", "binary", "multiclass", "regression", "classification"}
+        The task; ``"auto"`` infers it from ``y``.
+    metric : str or callable
+        ``"auto"`` (``roc_auc`` for binary, ``log_loss`` for multiclass, ``rmse``
+        for regression), a short name (``roc_auc``, ``log_loss``, ``accuracy``,
+        ``balanced_accuracy``, ``f1``, ``rmse``, ``mae``, ``r2``), any scikit-learn
+        scorer name, or a scorer callable ``scorer(estimator, X, y)`` (greater is better).
+    time_budget : float or None
+        Wall-clock seconds for the whole ``fit``, final refit included.
+        None: no limit (then set ``max_trials``).
+    max_trials : int or None
+        Stop after this many trials.
+    cv : "auto", int, float, "holdout" or a scikit-learn splitter
+        How pipelines are evaluated (see :func:`automl.splitting.make_splits`).
+    n_jobs : int
+        CPU cores to use; -1 means all. Trials run in this many worker processes.
+    random_state : int or None
+        Seed for folds, the sampler and the models.
+    include, exclude : sequence of str or None
+        Model names to consider, or to leave out.
+    plugins : sequence or None
+        Plugin objects registered for this fit only (e.g. a notebook's own model).
+    verbose : int
+        0 is silent, 1 logs one line per improvement, 2 logs every trial.
+    memory_limit : "auto", int or None
+        Bytes of address space each worker process may use; ``"auto"`` takes a
+        safe share of the machine; None for no limit.
+
+    Attributes
+    ----------
+    best_pipeline_ : sklearn.pipeline.Pipeline
+        The best pipeline, refit on all of X.
+    leaderboard_ : pandas.DataFrame
+        One row per trial, best first.
+    task_ : str
+        The task solved.
+    metric_ : str
+        The metric optimised.
+    best_score_ : float
+        Cross-validated score of the best pipeline (natural units).
+    classes_ : ndarray
+        Class labels (classification).
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray
+        Column names seen in ``fit`` (when X has string column names).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from automl import AutoML
+    >>> X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    >>> automl = AutoML(time_budget=10, verbose=0).fit(X, y)  # doctest: +SKIP
+    >>> automl.leaderboard_.head()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        task: str = "auto",
+        metric: Any = "auto",
+        time_budget: float | None = 60.0,
+        max_trials: int | None = None,
+        cv: Any = "auto",
+        n_jobs: int = -1,
+        random_state: int | None = None,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        plugins: Sequence[Any] | None = None,
+        verbose: int = 1,
+        memory_limit: Any = "auto",
+    ) -> None:
+        self.task = task
+        self.metric = metric
+        self.time_budget = time_budget
+        self.max_trials = max_trials
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.include = include
+        self.exclude = exclude
+        self.plugins = plugins
+        self.verbose = verbose
+        self.memory_limit = memory_limit
+
+    # -- argument checks --------------------------------------------------------
+    def _check_params(self) -> None:
+        tb = self.time_budget
+        if tb is not None and (
+            not isinstance(tb, numbers.Real) or isinstance(tb, bool) or not tb > 0 or math.isnan(tb)
+        ):
+            raise ValueError(f"time_budget={tb!r} must be a positive number of seconds, or None")
+        mt = self.max_trials
+        if mt is not None and (not isinstance(mt, numbers.Integral) or isinstance(mt, bool) or mt < 1):
+            raise ValueError(f"max_trials={mt!r} must be a positive integer, or None")
+        if tb is None and mt is None:
+            raise ValueError("time_budget=None needs max_trials, or the search would never end")
+        if not isinstance(self.n_jobs, numbers.Integral) or self.n_jobs == 0:
+            raise ValueError(f"n_jobs={self.n_jobs!r} must be a non-zero integer (-1 for all cores)")
+        if not isinstance(self.verbose, numbers.Integral):
+            raise ValueError(f"verbose={self.verbose!r} must be an integer")
+        allowed = ("auto", "classification", *TASKS)
+        if self._task_arg() not in allowed:
+            raise ValueError(f"task={self._task_arg()!r} must be one of {list(allowed)}")
+        for arg in ("include", "exclude"):
+            value = getattr(self, arg)
+            if value is not None and (isinstance(value, str) or not all(isinstance(v, str) for v in value)):
+                raise ValueError(f"{arg}={value!r} must be a list of model names, e.g. ['lightgbm']")
+
+    def _n_jobs(self) -> int:
+        cpus = _n_cpus()
+        n = self.n_jobs if self.n_jobs > 0 else cpus + 1 + self.n_jobs
+        return max(1, min(int(n), cpus))
+
+    def _memory_limit(self, n_workers: int) -> int:
+        ml = self.memory_limit
+        if ml is None:
+            return 0
+        if isinstance(ml, str) and ml == "auto":
+            total = _memory_total()
+            return int(max(2 << 30, 0.8 * total / (n_workers + 1))) if total else 0
+        if not isinstance(ml, numbers.Integral) or isinstance(ml, bool) or ml <= 0:
+            raise ValueError(f"memory_limit={ml!r} must be 'auto', None or a positive number of bytes")
+        return int(ml)
+
+    # -- fit ------------------------------------------------------------------------
+    def _task_arg(self) -> str:
+        return self.task
+
+    def _resolve_task(self, y: pd.Series) -> str:
+        task = self._task_arg()
+        if task in TASKS:
+            return task
+        guess = infer_task(y)
+        if task == "classification" and guess == "regression":
+            if pd.api.types.is_float_dtype(y.dtype):
+                raise DataError(
+                    f"y holds {y.nunique()} distinct non-integer numbers, which looks like a regression "
+                    "target; use AutoMLRegressor or AutoML(task='regression')"
+                )
+            guess = "binary" if y.nunique() <= 2 else "multiclass"
+        return guess
+
+    def _prepare_target(self, y: pd.Series, task: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        if task == "regression":
+            try:
+                values = pd.to_numeric(y, errors="raise").to_numpy(dtype=float)
+            except (ValueError, TypeError) as exc:
+                raise DataError(f"y holds non-numeric values ({exc}); a regression target must be numbers") from exc
+            if not np.all(np.isfinite(values)):
+                raise DataError("y holds infinite values; replace or drop them")
+            return values, values, None
+        values = y.to_numpy(dtype=object) if not isinstance(y.dtype, np.dtype) else y.to_numpy()
+        if isinstance(y.dtype, pd.CategoricalDtype) or values.dtype == object:
+            values = np.asarray(values, dtype=object)
+        try:
+            classes, codes = np.unique(values, return_inverse=True)
+        except TypeError as exc:
+            kinds = sorted({type(v).__name__ for v in values})
+            raise DataError(f"y mixes value types {kinds}; give every class label the same type") from exc
+        if len(classes) < 2:
+            raise DataError(f"y has a single class ({classes[0]!r} on every row); classification needs at least two")
+        if task == "binary" and len(classes) > 2:
+            raise DataError(f"task='binary' but y has {len(classes)} classes; use task='multiclass'")
+        return values, codes.astype(np.int64), classes
+
+    def _candidates(self, comps: Components, task: str) -> list[Any]:
+        names = [m.name for m in comps.models.values() if task in m.tasks]
+        for arg in ("include", "exclude"):
+            value = getattr(self, arg)
+            unknown = [v for v in (value or []) if v not in comps.models]
+            if unknown:
+                raise ValueError(f"{arg} names unknown model(s) {unknown}; available: {sorted(comps.models)}")
+        if self.include is not None:
+            wrong_task = [v for v in self.include if task not in comps.models[v].tasks]
+            if wrong_task:
+                raise ValueError(f"include names model(s) {wrong_task} that do not support a {task} task")
+            names = [n for n in names if n in self.include]
+        if self.exclude is not None:
+            names = [n for n in names if n not in self.exclude]
+        if not names:
+            raise ValueError(f"no model is left for a {task} task after include/exclude")
+        return [comps.models[n] for n in names]
+
+    def fit(self, X: Any, y: Any) -> AutoML:
+        """Search pipelines for ``X`` and ``y`` and refit the best on all rows.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Training table; numeric, string, categorical, boolean and datetime columns.
+        y : Series or array-like of shape (n_samples,)
+            Target: class labels or numbers. Rows with a missing target are dropped.
+
+        Returns
+        -------
+        self : AutoML
+        """
+        budget = Budget(self.time_budget)
+        self._check_params()
+        n_workers = self._n_jobs()
+        memory_limit = self._memory_limit(n_workers)
+        pool = shared_pool(memory_limit)
+        private = not pool.lock.acquire(blocking=False)
+        if private:  # another fit in this process holds the shared pool
+            pool = WorkerPool(memory_limit)
+        try:
+            pool.ensure(n_workers + 1)  # start booting now, while the data is checked
+            with _verbosity(self.verbose):
+                self._fit(X, y, budget, pool, n_workers)
+        finally:
+            if private:
+                pool.close()
+            else:
+                pool.shrink(n_workers + 1)
+                pool.lock.release()
+        return self
+
+    def _fit(self, X: Any, y: Any, budget: Budget, pool: WorkerPool, n_workers: int) -> None:
+        Xf = as_frame(X)
+        if len(Xf) == 0:
+            raise DataError("X has no rows")
+        ys = check_y(y, len(Xf))
+        Xf, ys = drop_missing_target(Xf, ys)
+        pm = get_plugin_manager(self.plugins or ())
+        comps = collect_components(pm)
+        task = self._resolve_task(ys)
+        y_values, y_codes, classes = self._prepare_target(ys, task)
+        metric = resolve_metric(self.metric, task, comps.metrics)
+        schema = infer_schema(Xf)
+        seed = (
+            self.random_state
+            if self.random_state is None
+            else int(np.random.RandomState(self.random_state).randint(2**31 - 1))
+        )
+        splits, cv_desc = make_splits(self.cv, y_codes, task, self.random_state)
+        models = self._candidates(comps, task)
+        kinds = []
+        if schema.names("numeric") or schema.names("datetime"):
+            kinds.append("numeric")
+        if schema.names("categorical"):
+            kinds.append("categorical")
+        by_kind = {k: [p for p in comps.preprocessors.values() if p.kind == k] for k in kinds}
+        usable = []
+        for m in models:
+            missing = [k for k in kinds if not any(p.accepts(m) for p in by_kind[k])]
+            if missing:
+                logger.warning("model %r skipped: no registered preprocessor for its %s columns", m.name, missing)
+            else:
+                usable.append(m)
+        if not usable:
+            raise ValueError("no candidate model can be fed this table's columns; check the preprocessors")
+        n_fold_rows = int(np.mean([len(tr) for tr, _ in splits]))
+        ctx = Context(
+            task=task,
+            n_rows=n_fold_rows,
+            n_features=len(schema.kept),
+            n_numeric=len(schema.names("numeric")) + len(schema.names("datetime")),
+            n_categorical=len(schema.names("categorical")),
+            n_classes=0 if classes is None else len(classes),
+            random_state=self.random_state,
+        )
+        space = SearchSpace(usable, by_kind, kinds, ctx)
+        problem = Problem(X=Xf, y=y_values, y_codes=y_codes, classes=classes, splits=splits, metric=metric, task=task)
+        logger.info(
+            "%s task, %d rows x %d columns, metric %s, %s, %d models, budget %s",
+            task,
+            len(Xf),
+            Xf.shape[1],
+            metric.name,
+            cv_desc,
+            len(usable),
+            "none" if self.time_budget is None else f"{self.time_budget:g}s",
+        )
+        _notify(
+            pm.hook.automl_search_started,
+            context=SearchContext(
+                context=ctx,
+                metric=metric.name,
+                models=space.model_names,
+                cv=cv_desc,
+                time_budget=math.inf if self.time_budget is None else float(self.time_budget),
+            ),
+        )
+
+        def build(config: TrialConfig, n_threads: int, rows: int = n_fold_rows) -> Pipeline:
+            return build_pipeline(
+                config, comps.models, comps.preprocessors, schema, ctx.replace(n_threads=n_threads, n_rows=rows)
+            )
+
+        observers = bool(pm.hook.automl_trial_finished.get_hookimpls())
+        best: list[float] = []
+
+        def on_result(result: TrialResult) -> None:
+            if result.status == "ok":
+                score = metric.objective(result.mean)
+                if not best or score > best[0]:
+                    best[:] = [score]
+                    logger.info(
+                        "trial %d: %s %s %.5g ± %.3g (%.1fs)",
+                        result.number,
+                        result.model,
+                        metric.name,
+                        result.mean,
+                        result.std,
+                        budget.elapsed(),
+                    )
+                else:
+                    logger.debug("trial %d: %s %s %.5g", result.number, result.model, metric.name, result.mean)
+            else:
+                logger.debug("trial %d: %s %s: %s", result.number, result.model, result.status, result.error)
+            if observers:
+                _notify(
+                    pm.hook.automl_trial_finished, result=result, leaderboard=leaderboard_frame(search.results, metric)
+                )
+
+        search = Search(space, build, problem, budget, pool, n_workers, self.max_trials, seed, on_result)
+        try:
+            results = search.run()
+            ranked = [r for r in sort_results(results, metric) if r.status == "ok"]
+            if not ranked and results and all(r.status == "failed" for r in results):
+                first = "\n".join(f"  trial {r.number} ({r.model}): {r.error}" for r in results[:5])
+                raise SearchFailedError(f"all {len(results)} trials failed; the first failures:\n{first}")
+            configs = [r.config for r in ranked[:3] if r.config is not None]
+            if not ranked:
+                configs += [space.sample(_FixedTrial(p)) for p in space.starting_points()[:1]]
+            outcome = search.refit(configs, n_workers, lambda c, t: build(c, t, len(Xf)))
+        finally:
+            search.cleanup()
+        if outcome is None:
+            warnings.warn(
+                "no pipeline could be fitted within the time budget; falling back to a constant "
+                "predictor. Give a larger time_budget.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            dummy = DummyRegressor() if task == "regression" else DummyClassifier(strategy="prior")
+            pipeline = Pipeline([("clean", TableCleaner(schema)), ("model", dummy)]).fit(Xf, y_values)
+            best_config, best_result = None, None
+        else:
+            pipeline, best_config = outcome.pipeline, outcome.config
+            best_result = next((r for r in ranked if r.config is best_config), None)
+        self._set_fitted(X, Xf, task, metric, classes, results, pipeline, best_config, best_result, cv_desc)
+        logger.info(
+            "done in %.1fs: %d trials, best %s %s %.5g",
+            budget.elapsed(),
+            len(results),
+            best_config.model if best_config else "constant",
+            metric.name,
+            self.best_score_,
+        )
+        _notify(pm.hook.automl_fit_finished, automl=self)
+
+    def _set_fitted(
+        self,
+        X: Any,
+        Xf: pd.DataFrame,
+        task: str,
+        metric: Metric,
+        classes: np.ndarray | None,
+        results: list[TrialResult],
+        pipeline: Pipeline,
+        best_config: TrialConfig | None,
+        best_result: TrialResult | None,
+        cv_desc: str,
+    ) -> None:
+        for attr in ("classes_", "feature_names_in_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        self.task_ = task
+        self.metric_ = metric.name
+        self._metric = metric
+        self.cv_ = cv_desc
+        self.n_features_in_ = Xf.shape[1]
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(Xf.columns, dtype=object)
+        if classes is not None:
+            self.classes_ = classes
+        self.trials_ = list(results)
+        self.leaderboard_ = leaderboard_frame(results, metric)
+        self.best_config_ = best_config
+        self.best_score_ = best_result.mean if best_result is not None else float("nan")
+        self.best_pipeline_ = pipeline
+
+    # -- prediction -----------------------------------------------------------------
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict class labels or values with ``best_pipeline_``."""
+        check_is_fitted(self, "best_pipeline_")
+        return self.best_pipeline_.predict(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        check_is_fitted(self, "best_pipeline_")
+        if self.task_ == "regression":
+            raise AttributeError("predict_proba is not available for a regression task")
+        return predictions(self.best_pipeline_, X, self.task_, self.classes_)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Score on ``X, y`` with the fit's metric, where greater is better.
+
+        Losses are negated (like scikit-learn's ``neg_*`` scorers), so ``rmse``
+        is returned as ``-rmse``.
+        """
+        check_is_fitted(self, "best_pipeline_")
+        Xf = as_frame(X)
+        ys = check_y(y, len(Xf))
+        if self.task_ == "regression":
+            codes = pd.to_numeric(ys).to_numpy(dtype=float)
+            pred = np.asarray(self.best_pipeline_.predict(X), dtype=float)
+        else:
+            values = np.asarray(ys.to_numpy(), dtype=self.classes_.dtype)
+            pos = np.searchsorted(self.classes_, values)
+            pos = np.clip(pos, 0, len(self.classes_) - 1)
+            if not np.array_equal(self.classes_[pos], values):
+                unknown = sorted({str(v) for v in values[self.classes_[pos] != values]})[:5]
+                raise DataError(f"y holds classes {unknown} not seen in training")
+            codes = pos
+            pred = predictions(self.best_pipeline_, X, self.task_, self.classes_)
+        return self._metric.objective(self._metric.score(codes, pred, getattr(self, "classes_", None), Xf))
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+class _FixedTrial:
+    """Replays fixed parameters through a space function (for fallback configurations)."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+        self.number = -1
+
+    def _get(self, name: str, default: Any) -> Any:
+        return self.params.get(name, default)
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        return self._get(name, choices[0])
+
+    def suggest_float(self, name: str, low: float, high: float, **kwargs: Any) -> float:
+        return self._get(name, low)
+
+    def suggest_int(self, name: str, low: int, high: int, **kwargs: Any) -> int:
+        return self._get(name, low)
+
+
+def _notify(hook: Any, **kwargs: Any) -> None:
+    """Call an observer hook; an observer's exception becomes a warning."""
+    for impl in hook.get_hookimpls():
+        try:
+            impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+        except Exception as exc:
+            warnings.warn(
+                f"automl observer {impl.plugin_name!r} failed in {hook.name}: {type(exc).__name__}: {exc}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+
+class AutoMLClassifier(ClassifierMixin, AutoML):
+    """:class:`AutoML` for classification (binary or multiclass, inferred from y).
+
+    Parameters are those of :class:`AutoML` without ``task``.
+    """
+
+    def __init__(
+        self,
+        metric: Any = "auto",
+        time_budget: float | None = 60.0,
+        max_trials: int | None = None,
+        cv: Any = "auto",
+        n_jobs: int = -1,
+        random_state: int | None = None,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        plugins: Sequence[Any] | None = None,
+        verbose: int = 1,
+        memory_limit: Any = "auto",
+    ) -> None:
+        self.metric = metric
+        self.time_budget = time_budget
+        self.max_trials = max_trials
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.include = include
+        self.exclude = exclude
+        self.plugins = plugins
+        self.verbose = verbose
+        self.memory_limit = memory_limit
+
+    def _task_arg(self) -> str:
+        return "classification"
+
+    score = AutoML.score
+
+
+class AutoMLRegressor(RegressorMixin, AutoML):
+    """:class:`AutoML` for regression.
+
+    Parameters are those of :class:`AutoML` without ``task``.
+    """
+
+    __init__ = AutoMLClassifier.__init__
+
+    def _task_arg(self) -> str:
+        return "regression"
+
+    score = AutoML.score
+
+
+__all__ = ["AutoML", "AutoMLClassifier", "AutoMLRegressor"]

@@ -1,0 +1,161 @@
+"""Scoring one pipeline by cross-validation, fold by fold.
+
+These functions run inside a worker process (see :mod:`automl.worker`) but are
+plain functions of their arguments, so they are tested in-process too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from automl.metrics import Metric
+
+FoldCallback = Callable[[int, float], bool]
+
+
+class TrialPruned(Exception):
+    """The search asked to stop this trial after a fold."""
+
+
+@dataclass
+class Problem:
+    """The data a worker evaluates pipelines on, sent to it once.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Training table as the user gave it (columns checked).
+    y : ndarray
+        Target in the user's labels.
+    y_codes : ndarray
+        Class indices (0..k-1) for classification, the float target for regression.
+    classes : ndarray or None
+        Sorted class labels; None for regression.
+    splits : list of (train_idx, valid_idx)
+        The evaluation folds.
+    metric : Metric
+        The metric to compute on each validation fold.
+    task : str
+        ``"binary"``, ``"multiclass"`` or ``"regression"``.
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    y_codes: np.ndarray
+    classes: np.ndarray | None
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    metric: Metric
+    task: str
+
+
+@dataclass
+class Evaluation:
+    """What evaluating one pipeline produced."""
+
+    fold_scores: list[float] = field(default_factory=list)
+    oof: np.ndarray | None = None
+    fit_seconds: list[float] = field(default_factory=list)
+    predict_seconds: list[float] = field(default_factory=list)
+
+
+def predictions(estimator: Any, X: pd.DataFrame, task: str, classes: np.ndarray | None) -> np.ndarray:
+    """Predict in the form metrics use: class probabilities aligned to ``classes``, or values.
+
+    Raises
+    ------
+    ValueError
+        When the estimator returns the wrong shape, NaN or infinite values.
+    """
+    n = len(X)
+    if task == "regression":
+        pred = np.asarray(estimator.predict(X), dtype=float).reshape(-1) if n else np.zeros(0)
+        if pred.shape != (n,):
+            raise ValueError(f"predict returned shape {pred.shape}, expected ({n},)")
+        if not np.all(np.isfinite(pred)):
+            raise ValueError("predict returned NaN or infinite values")
+        return pred
+    assert classes is not None
+    k = len(classes)
+    model_classes = np.asarray(getattr(estimator, "classes_", classes))
+    if hasattr(estimator, "predict_proba"):
+        proba = np.asarray(estimator.predict_proba(X), dtype=float)
+        if proba.ndim != 2 or proba.shape != (n, len(model_classes)):
+            raise ValueError(f"predict_proba returned shape {proba.shape}, expected ({n}, {len(model_classes)})")
+        if not np.all(np.isfinite(proba)):
+            raise ValueError("predict_proba returned NaN or infinite values")
+    else:
+        labels = np.asarray(estimator.predict(X))
+        proba = (labels.reshape(-1, 1) == model_classes.reshape(1, -1)).astype(float)
+    if len(model_classes) == k and np.array_equal(model_classes, classes):
+        return proba
+    # a fold that lacked some class: put columns where they belong
+    out = np.zeros((n, k))
+    pos = np.searchsorted(classes, model_classes)
+    out[:, pos] = proba
+    return out
+
+
+def evaluate(
+    estimator: Any,
+    problem: Problem,
+    on_fold: FoldCallback | None = None,
+    fold_indices: Sequence[int] | None = None,
+) -> Evaluation:
+    """Fit a clone of ``estimator`` on each training fold and score it on the validation fold.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Unfitted pipeline.
+    problem : Problem
+        Data, folds and metric.
+    on_fold : callable, optional
+        ``on_fold(fold, score) -> bool`` after each fold; returning False stops
+        the evaluation with :class:`TrialPruned`.
+    fold_indices : sequence of int, optional
+        Evaluate only these folds (default: all).
+
+    Returns
+    -------
+    Evaluation
+    """
+    X, y = problem.X, problem.y
+    k = 0 if problem.classes is None else len(problem.classes)
+    oof = np.full((len(X), k) if k else len(X), np.nan)
+    out = Evaluation(oof=oof)
+    folds = range(len(problem.splits)) if fold_indices is None else fold_indices
+    for i in folds:
+        train, valid = problem.splits[i]
+        est = clone(estimator)
+        t0 = time.perf_counter()
+        est.fit(X.iloc[train], y[train])
+        t1 = time.perf_counter()
+        pred = predictions(est, X.iloc[valid], problem.task, problem.classes)
+        t2 = time.perf_counter()
+        score = problem.metric.score(problem.y_codes[valid], pred, problem.classes, X.iloc[valid])
+        if not np.isfinite(score):
+            raise ValueError(f"the metric {problem.metric.name} is {score} on fold {i}")
+        out.fit_seconds.append(t1 - t0)
+        out.predict_seconds.append(t2 - t1)
+        out.fold_scores.append(float(score))
+        oof[valid] = pred
+        if on_fold is not None and not on_fold(i, float(score)):
+            raise TrialPruned(f"pruned after fold {i}")
+    return out
+
+
+def fit_full(estimator: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[Any, float]:
+    """Fit ``estimator`` on all rows; return it and the seconds it took."""
+    t0 = time.perf_counter()
+    estimator.fit(X, y)
+    return estimator, time.perf_counter() - t0
+
+
+__all__ = ["Evaluation", "Problem", "TrialPruned", "evaluate", "fit_full", "predictions"]

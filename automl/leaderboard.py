@@ -1,0 +1,79 @@
+"""The leaderboard: one row per trial, best first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from automl.metrics import Metric
+from automl.trial import TrialResult
+
+COLUMNS = [
+    "rank",
+    "trial",
+    "model",
+    "preprocessing",
+    "params",
+    "metric",
+    "score_mean",
+    "score_std",
+    "n_folds",
+    "fit_s",
+    "predict_s",
+    "status",
+    "error",
+]
+_STATUS_ORDER = {"ok": 0, "pruned": 1, "timeout": 2, "failed": 3}
+
+
+def sort_results(results: Sequence[TrialResult], metric: Metric) -> list[TrialResult]:
+    """Successful trials best first, then pruned, timed-out and failed ones."""
+
+    def key(r: TrialResult) -> tuple:
+        score = metric.objective(r.mean) if r.status == "ok" else -np.inf
+        return (_STATUS_ORDER.get(r.status, 9), -score, r.number)
+
+    return sorted(results, key=key)
+
+
+def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.DataFrame:
+    """Build the leaderboard DataFrame.
+
+    Columns: ``rank`` (1 = best; successful trials only), ``trial``, ``model``,
+    ``preprocessing``, ``params``, ``metric``, ``score_mean`` and ``score_std``
+    (over folds, in the metric's natural units), ``n_folds``, ``fit_s``,
+    ``predict_s``, ``status`` and ``error``.
+    """
+    rows = []
+    rank = 0
+    for r in sort_results(results, metric):
+        if r.status == "ok":
+            rank += 1
+        params = r.config.all_params() if r.config is not None else {}
+        if r.members:
+            params = {"members": dict(r.members)}
+        rows.append(
+            {
+                "rank": rank if r.status == "ok" else None,
+                "trial": r.number,
+                "model": r.model,
+                "preprocessing": r.config.describe_preprocessing() if r.config is not None else "-",
+                "params": params,
+                "metric": metric.name,
+                "score_mean": r.mean if r.fold_scores else np.nan,
+                "score_std": r.std if r.fold_scores else np.nan,
+                "n_folds": len(r.fold_scores),
+                "fit_s": round(r.fit_seconds, 3),
+                "predict_s": round(r.predict_seconds, 3),
+                "status": r.status,
+                "error": r.error,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["rank"] = frame["rank"].astype("Int64")
+    return frame
+
+
+__all__ = ["COLUMNS", "leaderboard_frame", "sort_results"]

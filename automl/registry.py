@@ -1,0 +1,227 @@
+"""Plugin loading and component collection.
+
+Built-in components live in the modules of :data:`DEFAULT_PLUGINS` and register
+through the same hooks as third-party plugins (the way pytest loads ``_pytest.*``).
+Third-party plugins are found through the entry-point group ``automl``; a plugin
+that fails to import is skipped with a warning that names it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from automl import hookspecs
+from automl.exceptions import PluginError, PluginLoadWarning
+from automl.markers import PROJECT_NAME
+from automl.specs import MetricSpec, ModelSpec, PreprocessorSpec
+
+logger = logging.getLogger(__name__)
+
+#: Modules registered as plugins before anything else, in this order.
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "automl.builtins.metrics",
+    "automl.builtins.preprocessors",
+    "automl.builtins.linear",
+    "automl.builtins.neighbors",
+    "automl.builtins.hist_gradient_boosting",
+    "automl.builtins.lightgbm",
+    "automl.builtins.forests",
+)
+
+ENTRY_POINT_GROUP = PROJECT_NAME
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """An entry point that failed to load."""
+
+    name: str
+    value: str
+    error: str
+
+
+@dataclass
+class _EntryPointCache:
+    loaded: list[tuple[str, Any, str]] | None = None
+    failures: list[PluginFailure] = field(default_factory=list)
+
+
+_ENTRY_POINTS = _EntryPointCache()
+
+
+def _load_entry_points() -> list[tuple[str, Any, str]]:
+    """Import every plugin of the entry-point group once per process."""
+    if _ENTRY_POINTS.loaded is None:
+        loaded: list[tuple[str, Any, str]] = []
+        failures: list[PluginFailure] = []
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = getattr(ep, "dist", None)
+            version = f"{dist.name} {dist.version}" if dist is not None else ep.value
+            try:
+                obj = ep.load()
+            except Exception as exc:  # any import-time failure costs only this plugin
+                failures.append(PluginFailure(ep.name, ep.value, f"{type(exc).__name__}: {exc}"))
+                warnings.warn(
+                    f"automl plugin {ep.name!r} ({ep.value}) failed to load and is skipped: "
+                    f"{type(exc).__name__}: {exc}",
+                    PluginLoadWarning,
+                    stacklevel=2,
+                )
+                continue
+            loaded.append((ep.name, obj, version))
+        _ENTRY_POINTS.loaded = loaded
+        _ENTRY_POINTS.failures = failures
+    return _ENTRY_POINTS.loaded
+
+
+def reload_entry_points() -> None:
+    """Forget the cached entry points so the next fit looks for plugins again."""
+    _ENTRY_POINTS.loaded = None
+    _ENTRY_POINTS.failures = []
+
+
+def plugin_failures() -> list[PluginFailure]:
+    """Entry points that failed to load in this process."""
+    _load_entry_points()
+    return list(_ENTRY_POINTS.failures)
+
+
+def _plugin_name(obj: Any) -> str:
+    name = getattr(obj, "__name__", None) or type(obj).__name__
+    return f"{name}@{id(obj):x}"
+
+
+def get_plugin_manager(extra: Iterable[Any] = (), *, entry_points: bool = True) -> pluggy.PluginManager:
+    """Build a plugin manager with built-in, installed and ``extra`` plugins.
+
+    Parameters
+    ----------
+    extra : iterable
+        Plugin objects (modules, classes or instances with ``hookimpl`` functions)
+        registered for this manager only.
+    entry_points : bool
+        Also load plugins from the ``automl`` entry-point group.
+
+    Returns
+    -------
+    pluggy.PluginManager
+    """
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for modname in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(modname), name=modname)
+    if entry_points:
+        for name, obj, _version in _load_entry_points():
+            if pm.is_registered(obj) or pm.get_plugin(name) is not None:
+                continue
+            _register(pm, obj, name)
+    for obj in extra:
+        if obj is None or pm.is_registered(obj):
+            continue
+        _register(pm, obj, _plugin_name(obj))
+    return pm
+
+
+def _register(pm: pluggy.PluginManager, obj: Any, name: str) -> None:
+    try:
+        pm.register(obj, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {name!r} is invalid: {exc}") from exc
+    unknown = [
+        impl_name
+        for impl_name in dir(obj)
+        if impl_name.startswith(f"{PROJECT_NAME}_") and not hasattr(pm.hook, impl_name)
+    ]
+    if unknown:
+        pm.unregister(obj)
+        raise PluginError(
+            f"plugin {name!r} implements unknown hook(s) {unknown}; "
+            f"known hooks: {sorted(h for h in dir(hookspecs) if h.startswith(PROJECT_NAME + '_'))}"
+        )
+
+
+@dataclass
+class Components:
+    """Everything the plugins registered, by name, with the plugin that owns each."""
+
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    preprocessors: dict[str, PreprocessorSpec] = field(default_factory=dict)
+    metrics: dict[str, MetricSpec] = field(default_factory=dict)
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+_HOOKS = (
+    ("models", "automl_register_models", ModelSpec),
+    ("preprocessors", "automl_register_preprocessors", PreprocessorSpec),
+    ("metrics", "automl_register_metrics", MetricSpec),
+)
+
+
+def collect_components(pm: pluggy.PluginManager) -> Components:
+    """Call every registration hook and gather the components.
+
+    Raises
+    ------
+    PluginError
+        When two plugins register a component of one kind under one name, or a
+        plugin registers something that is not the expected spec.
+    """
+    comps = Components()
+    for kind, hook_name, spec_type in _HOOKS:
+        table: dict[str, Any] = getattr(comps, kind)
+        hook = getattr(pm.hook, hook_name)
+        # call implementations one by one to know which plugin registered what;
+        # pluggy lists them last-registered first, so reverse for load order
+        for impl in reversed(hook.get_hookimpls()):
+            plugin = impl.plugin_name
+
+            def register(spec: Any, _plugin: str = plugin, _kind: str = kind, _type: type = spec_type) -> None:
+                if not isinstance(spec, _type):
+                    raise PluginError(
+                        f"plugin {_plugin!r} registered {type(spec).__name__} through the {_kind} hook; "
+                        f"expected {_type.__name__}"
+                    )
+                table_ = getattr(comps, _kind)
+                if spec.name in table_:
+                    first = comps.owners[(_kind, spec.name)]
+                    raise PluginError(
+                        f"two plugins register a {_kind[:-1]} named {spec.name!r}: {first!r} and "
+                        f"{_plugin!r}; uninstall one, or rename its component"
+                    )
+                table_[spec.name] = spec
+                comps.owners[(_kind, spec.name)] = _plugin
+
+            try:
+                impl.function(**{arg: register for arg in impl.argnames})
+            except PluginError:
+                raise
+            except Exception as exc:  # a broken plugin costs its own components only
+                warnings.warn(
+                    f"automl plugin {plugin!r} failed in {hook_name} and is skipped: {type(exc).__name__}: {exc}",
+                    PluginLoadWarning,
+                    stacklevel=2,
+                )
+        del table
+    return comps
+
+
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "Components",
+    "PluginError",
+    "PluginFailure",
+    "PluginLoadWarning",
+    "collect_components",
+    "get_plugin_manager",
+    "plugin_failures",
+    "reload_entry_points",
+]

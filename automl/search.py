@@ -1,0 +1,368 @@
+"""The search: an Optuna study whose trials run in worker processes under one deadline.
+
+The engine asks Optuna for a configuration, builds its pipeline, and hands it to
+an idle worker; results come back as they finish and are told to the study.
+The engine, not Optuna, owns the clock: every running trial has a kill time,
+and no trial may eat the time reserved for the final refit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+import numpy as np
+import optuna
+
+from automl.budget import Budget
+from automl.evaluation import Evaluation, Problem
+from automl.space import SearchSpace
+from automl.trial import TrialConfig, TrialResult
+from automl.worker import Worker, WorkerPool
+
+logger = logging.getLogger(__name__)
+
+_PROBLEM_IDS = itertools.count(1)
+
+#: the final refit is estimated as this many times one fold's fit, scaled to all rows
+REFIT_SAFETY = 1.3
+#: seconds always kept for building, pickling and returning the final pipeline
+REFIT_OVERHEAD = 0.3
+
+
+@dataclass
+class _Running:
+    job: int
+    trial: optuna.trial.Trial | None
+    config: TrialConfig
+    started: float
+    kill_at: float
+    folds: list[float] = field(default_factory=list)
+
+
+@dataclass
+class RefitOutcome:
+    """The final pipeline and where it came from."""
+
+    pipeline: Any
+    config: TrialConfig | None
+    seconds: float
+    source: str
+
+
+class Search:
+    """Run trials until the budget, the trial limit or the space is exhausted.
+
+    Parameters
+    ----------
+    space : SearchSpace
+        The candidates and their spaces, fixed for the whole search.
+    build : callable
+        ``build(config, n_threads) -> Pipeline`` (unfitted).
+    problem : Problem
+        Data, folds and metric, sent once to every worker.
+    budget : Budget
+        The fit's clock.
+    pool : WorkerPool
+        Processes to run trials in.
+    n_workers : int
+        Trials run at once.
+    max_trials : int or None
+        Stop after this many trials.
+    seed : int or None
+        Seed of the sampler.
+    on_result : callable
+        Called with every finished :class:`TrialResult`.
+    trial_time_share : float
+        Largest share of the budget one trial may use.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        build: Callable[[TrialConfig, int], Any],
+        problem: Problem,
+        budget: Budget,
+        pool: WorkerPool,
+        n_workers: int,
+        max_trials: int | None,
+        seed: int | None,
+        on_result: Callable[[TrialResult], None],
+        trial_time_share: float = 0.5,
+    ) -> None:
+        self.space = space
+        self.build = build
+        self.problem = problem
+        self.budget = budget
+        self.pool = pool
+        self.n_workers = max(1, int(n_workers))
+        self.max_trials = max_trials
+        self.seed = seed
+        self.on_result = on_result
+        self.trial_time_share = trial_time_share
+        self.results: list[TrialResult] = []
+        self.problem_id = next(_PROBLEM_IDS)
+        self._problem_path: Path | None = None
+        self._load_allowance = 0.5
+        self.n_rows = len(problem.X)
+        train_sizes = [len(tr) for tr, _ in problem.splits]
+        self._fold_share = float(np.mean(train_sizes)) / max(1, self.n_rows)
+
+    # -- problem file --------------------------------------------------------
+    def _write_problem(self) -> Path:
+        if self._problem_path is None:
+            path = self.pool._tmp / f"problem-{self.problem_id}.pkl"
+            t0 = time.perf_counter()
+            with open(path, "wb") as fh:
+                cloudpickle.dump(self.problem, fh, protocol=5)
+            size = path.stat().st_size
+            self._load_allowance = 0.5 + 3 * (time.perf_counter() - t0) + size / 50e6
+            self._problem_path = path
+        return self._problem_path
+
+    def _load(self, worker: Worker) -> bool:
+        if worker.problem == self.problem_id:
+            return True
+        if self.pool.send(worker, ("problem", self.problem_id, str(self._write_problem()))):
+            worker.problem = self.problem_id
+            return True
+        return False
+
+    def cleanup(self) -> None:
+        """Make workers drop the data and delete the problem file."""
+        for w in self.pool.workers:
+            if w.problem == self.problem_id and not w.busy:
+                self.pool.send(w, ("forget", 0))
+                w.problem = None
+        if self._problem_path is not None:
+            self._problem_path.unlink(missing_ok=True)
+
+    # -- timing --------------------------------------------------------------
+    def best(self) -> TrialResult | None:
+        """The best successful trial so far."""
+        ok = [r for r in self.results if r.status == "ok"]
+        if not ok:
+            return None
+        metric = self.problem.metric
+        return max(ok, key=lambda r: metric.objective(r.mean))
+
+    def refit_estimate(self, result: TrialResult | None) -> float:
+        """Seconds the final refit of ``result`` is expected to take."""
+        if result is None or not result.fold_scores:
+            return REFIT_OVERHEAD + 0.1 * min(self.budget.seconds, 60.0)
+        per_fold = (result.fit_seconds + result.predict_seconds) / len(result.fold_scores)
+        return REFIT_OVERHEAD + REFIT_SAFETY * per_fold / max(self._fold_share, 0.05)
+
+    def search_end(self) -> float:
+        """Clock time when trials must stop, leaving time for the refit."""
+        return self.budget.deadline - self.refit_estimate(self.best())
+
+    # -- the loop ------------------------------------------------------------
+    def _study(self) -> optuna.Study:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(
+                seed=self.seed,
+                multivariate=True,
+                group=True,
+                constant_liar=True,
+                n_startup_trials=8,
+            )
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        for params in self.space.starting_points():
+            study.enqueue_trial(params, skip_if_exists=False)
+        return study
+
+    def run(self) -> list[TrialResult]:
+        """Search until the time, the trial limit or the candidates run out."""
+        study = self._study()
+        self.pool.ensure(self.n_workers + 1)
+        running: dict[Worker, _Running] = {}
+        asked = 0
+        while True:
+            now = self.budget.now()
+            end = self.search_end()
+            for w, r in list(running.items()):
+                if now >= min(r.kill_at, end if self.best() is not None else r.kill_at):
+                    self.pool.kill(w)
+                    del running[w]
+                    limit = "the time left for the search" if now >= end else "the per-trial time limit"
+                    self._finish(study, r, "timeout", error=f"stopped after {now - r.started:.1f}s: {limit}")
+            more = self.max_trials is None or asked < self.max_trials
+            accepting = more and end - now > 0.05
+            if accepting:
+                # n_workers trials at most: the extra worker stays free for the final refit
+                self.pool.ensure(self.n_workers + 1)
+                for w in [w for w in self.pool.workers if w.ready and w not in running]:
+                    self._load(w)
+                    if len(running) >= self.n_workers:
+                        continue
+                    if not (self.max_trials is None or asked < self.max_trials):
+                        break
+                    asked += 1
+                    self._launch(study, w, running, now, end)
+            if not running and not accepting:
+                break
+            wake = min([r.kill_at for r in running.values()] + [now + 0.25, max(end, now + 0.01)])
+            for w, msg in self.pool.poll(max(0.0, wake - self.budget.now())):
+                self._handle(study, w, msg, running)
+        return self.results
+
+    def _launch(self, study: optuna.Study, w: Worker, running: dict[Worker, _Running], now: float, end: float) -> None:
+        trial = study.ask()
+        try:
+            config = self.space.sample(trial)
+            pipeline = self.build(config, 1)
+            blob = cloudpickle.dumps(pipeline)
+        except Exception as exc:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            cfg = getattr(exc, "config", None)
+            self._record(
+                TrialResult(
+                    number=trial.number,
+                    config=cfg,
+                    status="failed",
+                    error=f"building the pipeline failed: {type(exc).__name__}: {exc}",
+                )
+            )
+            return
+        if not self._load(w) or not self.pool.send(w, ("eval", trial.number, blob, 1, False)):
+            self.pool.kill(w)
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self._record(
+                TrialResult(
+                    number=trial.number, config=config, status="failed", error="the worker process could not be reached"
+                )
+            )
+            return
+        cap = self.trial_time_share * self.budget.seconds
+        cap = max(cap, 2.0) if math.isfinite(cap) else math.inf
+        allowance = self._load_allowance if w.problem == self.problem_id else 0.0
+        w.job = trial.number
+        running[w] = _Running(trial.number, trial, config, now, min(now + cap, end) + allowance)
+
+    def _handle(self, study: optuna.Study, w: Worker, msg: tuple | None, running: dict[Worker, _Running]) -> None:
+        r = running.get(w)
+        if msg is None:
+            reason = w.exit_reason()
+            self.pool.kill(w)
+            if r is not None:
+                del running[w]
+                self._finish(study, r, "failed", error=reason)
+            return
+        kind = msg[0]
+        if kind == "loaded" or r is None or msg[1] != r.job:
+            return
+        if kind == "fold":
+            r.folds.append(msg[3])
+            self.pool.send(w, ("continue",))
+            return
+        del running[w]
+        w.job = None
+        if kind == "done":
+            ev: Evaluation = msg[2]
+            self._finish(study, r, "ok", ev=ev)
+        elif kind == "pruned":
+            self._finish(study, r, "pruned", error=msg[2])
+        else:
+            self._finish(study, r, "failed", error=msg[2])
+
+    def _finish(
+        self, study: optuna.Study, r: _Running, status: str, ev: Evaluation | None = None, error: str = ""
+    ) -> None:
+        result = TrialResult(number=r.job, config=r.config, status=status, error=error)
+        if ev is not None:
+            result.fold_scores = ev.fold_scores
+            result.fit_seconds = float(sum(ev.fit_seconds))
+            result.predict_seconds = float(sum(ev.predict_seconds))
+            result.oof = ev.oof
+        else:
+            result.fold_scores = list(r.folds)
+        if r.trial is not None:
+            if status == "ok":
+                study.tell(r.trial, self.problem.metric.objective(result.mean))
+            elif status == "pruned":
+                study.tell(r.trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                study.tell(r.trial, state=optuna.trial.TrialState.FAIL)
+        self._record(result)
+
+    def _record(self, result: TrialResult) -> None:
+        self.results.append(result)
+        self.on_result(result)
+
+    # -- refit ---------------------------------------------------------------
+    def refit(
+        self, configs: list[TrialConfig], n_threads: int, build: Callable[[TrialConfig, int], Any]
+    ) -> RefitOutcome | None:
+        """Fit the first configuration that finishes in time on all rows.
+
+        Stops every trial still running, then tries ``configs`` in order on a
+        ready worker, each killed at the deadline. ``build(config, n_threads)``
+        makes the pipeline to fit on all rows.
+        """
+        for w in [w for w in self.pool.workers if w.busy]:
+            self.pool.kill(w)
+        for config in configs:
+            if self.budget.remaining() <= 0.05:
+                break
+            worker = self._ready_worker()
+            if worker is None:
+                break
+            try:
+                blob = cloudpickle.dumps(build(config, n_threads))
+            except Exception as exc:
+                logger.warning("refit of %s could not be built: %s", config.model, exc)
+                continue
+            if not self._load(worker) or not self.pool.send(worker, ("fit", 0, blob, n_threads)):
+                self.pool.kill(worker)
+                continue
+            worker.job = 0
+            t0 = time.perf_counter()
+            outcome = self._await_fit(worker)
+            if outcome is not None:
+                pipeline, seconds = outcome
+                return RefitOutcome(pipeline, config, seconds, "refit")
+            logger.warning("refit of %s did not finish (%.1fs)", config.model, time.perf_counter() - t0)
+        return None
+
+    def _ready_worker(self) -> Worker | None:
+        while True:
+            ready = [w for w in self.pool.workers if w.ready and not w.busy and w.proc.poll() is None]
+            if ready:
+                loaded = [w for w in ready if w.problem == self.problem_id]
+                return (loaded or ready)[0]
+            if self.budget.remaining() <= 0.05:
+                return None
+            self.pool.ensure(1)
+            self.pool.poll(min(0.1, self.budget.remaining()))
+
+    def _await_fit(self, worker: Worker) -> tuple[Any, float] | None:
+        while True:
+            left = self.budget.deadline - self.budget.now()
+            if left <= 0:
+                self.pool.kill(worker)
+                return None
+            for w, msg in self.pool.poll(min(left, 0.5), workers=[worker]):
+                if msg is None:
+                    logger.warning("refit failed: %s", w.exit_reason())
+                    self.pool.kill(w)
+                    return None
+                if msg[0] == "fitted":
+                    worker.job = None
+                    return cloudpickle.loads(msg[2]), float(msg[3])
+                if msg[0] == "error":
+                    worker.job = None
+                    logger.warning("refit failed: %s", msg[2])
+                    return None
+
+
+__all__ = ["RefitOutcome", "Search"]

@@ -1,0 +1,124 @@
+"""The search space: model choice, then the model's parameters and its preprocessing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from automl.context import Context
+from automl.specs import ModelSpec, PreprocessorSpec
+from automl.trial import TrialConfig
+
+MODEL_PARAM = "model"
+
+
+class PrefixedTrial:
+    """An Optuna trial whose ``suggest_*`` methods prefix parameter names.
+
+    Components suggest parameters under plain names; the engine gives each
+    component its own prefix, so names never clash between components.
+    """
+
+    def __init__(self, trial: Any, prefix: str) -> None:
+        self._trial = trial
+        self._prefix = prefix
+
+    @property
+    def number(self) -> int:
+        """The trial's number."""
+        return self._trial.number
+
+    def suggest_float(self, name: str, low: float, high: float, **kwargs: Any) -> float:
+        """Like :meth:`optuna.trial.Trial.suggest_float`."""
+        return self._trial.suggest_float(self._prefix + name, low, high, **kwargs)
+
+    def suggest_int(self, name: str, low: int, high: int, **kwargs: Any) -> int:
+        """Like :meth:`optuna.trial.Trial.suggest_int`."""
+        return self._trial.suggest_int(self._prefix + name, low, high, **kwargs)
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        """Like :meth:`optuna.trial.Trial.suggest_categorical`."""
+        return self._trial.suggest_categorical(self._prefix + name, choices)
+
+
+def _prep_key(model: str, kind: str) -> str:
+    return f"{model}.{kind}"
+
+
+class SearchSpace:
+    """The candidates of one search, fixed before the first trial.
+
+    Parameters
+    ----------
+    models : sequence of ModelSpec
+        Candidate models, in the order their defaults are tried.
+    preprocessors : mapping
+        Column kind -> compatible candidate preprocessors (all registered ones of that kind).
+    kinds : sequence of str
+        Column kinds present in the data (``"numeric"``, ``"categorical"``).
+    ctx : Context
+        Facts handed to the components' ``space`` functions.
+    """
+
+    def __init__(
+        self,
+        models: Sequence[ModelSpec],
+        preprocessors: Mapping[str, Sequence[PreprocessorSpec]],
+        kinds: Sequence[str],
+        ctx: Context,
+    ) -> None:
+        self.models = {m.name: m for m in models}
+        self.kinds = tuple(kinds)
+        self.ctx = ctx
+        self.choices: dict[tuple[str, str], list[PreprocessorSpec]] = {}
+        for m in models:
+            for kind in self.kinds:
+                ok = [p for p in preprocessors.get(kind, ()) if p.accepts(m)]
+                ok.sort(key=lambda p: -p.priority)
+                self.choices[(m.name, kind)] = ok
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        """Candidate model names."""
+        return tuple(self.models)
+
+    def sample(self, trial: Any) -> TrialConfig:
+        """Sample one pipeline configuration from an Optuna trial."""
+        name = trial.suggest_categorical(MODEL_PARAM, list(self.models))
+        spec = self.models[name]
+        model_params = dict(spec.space(PrefixedTrial(trial, f"{name}."), self.ctx) or {})
+        prep: dict[str, tuple[str, dict[str, Any]]] = {}
+        for kind in self.kinds:
+            options = self.choices[(name, kind)]
+            if len(options) == 1:
+                chosen = options[0]
+            else:
+                pick = trial.suggest_categorical(_prep_key(name, kind), [p.name for p in options])
+                chosen = next(p for p in options if p.name == pick)
+            params = dict(chosen.space(PrefixedTrial(trial, f"{name}.{kind}.{chosen.name}."), self.ctx) or {})
+            prep[kind] = (chosen.name, params)
+        return TrialConfig(model=name, model_params=model_params, preprocessing=prep)
+
+    def starting_points(self) -> list[dict[str, Any]]:
+        """Known-good configurations as Optuna parameter dicts, cheapest model first."""
+        out = []
+        order = sorted(self.models.values(), key=lambda m: m.cost)
+        # first every model's first default (cheapest first), then the others
+        rounds = max(len(m.defaults) for m in order)
+        for r in range(rounds):
+            for m in order:
+                if r >= len(m.defaults):
+                    continue
+                params: dict[str, Any] = {MODEL_PARAM: m.name}
+                params.update({f"{m.name}.{k}": v for k, v in m.defaults[r].items()})
+                for kind in self.kinds:
+                    options = self.choices[(m.name, kind)]
+                    chosen = options[0]
+                    if len(options) > 1:
+                        params[_prep_key(m.name, kind)] = chosen.name
+                    params.update({f"{m.name}.{kind}.{chosen.name}.{k}": v for k, v in chosen.defaults.items()})
+                out.append(params)
+        return out
+
+
+__all__ = ["MODEL_PARAM", "PrefixedTrial", "SearchSpace"]

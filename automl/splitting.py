@@ -1,0 +1,123 @@
+"""Choosing the evaluation folds from the ``cv`` argument."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from automl.exceptions import DataError, DataWarning
+
+logger = logging.getLogger(__name__)
+
+Splits = list[tuple[np.ndarray, np.ndarray]]
+
+#: above this many rows, ``cv="auto"`` uses one holdout split instead of k folds
+HOLDOUT_ROWS = 100_000
+DEFAULT_FOLDS = 5
+
+
+def _kfold(k: int, y_codes: np.ndarray, task: str, seed: int | None) -> tuple[Splits, str]:
+    n = len(y_codes)
+    if n < 2:
+        raise DataError(f"X has {n} row(s); at least 2 are needed to evaluate a model")
+    if k > n:
+        warnings.warn(f"cv={k} folds but only {n} rows; using {n} folds", DataWarning, stacklevel=4)
+        k = n
+    if task != "regression":
+        counts = np.bincount(y_codes.astype(int))
+        counts = counts[counts > 0]
+        smallest = int(counts.min())
+        if smallest >= k:
+            splitter: Any = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+            return [(tr, va) for tr, va in splitter.split(np.zeros(n), y_codes)], f"{k}-fold stratified"
+        if smallest >= 2:
+            warnings.warn(
+                f"the rarest class of y has {smallest} rows, fewer than the {k} folds; using {smallest} folds",
+                DataWarning,
+                stacklevel=4,
+            )
+            splitter = StratifiedKFold(n_splits=smallest, shuffle=True, random_state=seed)
+            return [(tr, va) for tr, va in splitter.split(np.zeros(n), y_codes)], f"{smallest}-fold stratified"
+        warnings.warn(
+            "a class of y has a single row, so folds cannot be stratified; using unstratified folds",
+            DataWarning,
+            stacklevel=4,
+        )
+    splitter = KFold(n_splits=k, shuffle=True, random_state=seed)
+    return [(tr, va) for tr, va in splitter.split(np.zeros(n))], f"{k}-fold"
+
+
+def _holdout(fraction: float, y_codes: np.ndarray, task: str, seed: int | None) -> tuple[Splits, str]:
+    n = len(y_codes)
+    idx = np.arange(n)
+    strat = None
+    if task != "regression":
+        counts = np.bincount(y_codes.astype(int))
+        if counts[counts > 0].min() >= 2:
+            strat = y_codes
+    n_valid = max(1, int(round(fraction * n)))
+    if n - n_valid < 1:
+        raise DataError(f"cv={fraction} leaves no training rows out of {n}")
+    tr, va = train_test_split(idx, test_size=n_valid, random_state=seed, stratify=strat)
+    return [(np.sort(tr), np.sort(va))], f"holdout {fraction:.0%}"
+
+
+def make_splits(cv: Any, y_codes: np.ndarray, task: str, seed: int | None) -> tuple[Splits, str]:
+    """Turn ``cv`` into a list of (train indices, validation indices).
+
+    Parameters
+    ----------
+    cv : "auto", int, float, "holdout", a scikit-learn splitter or an iterable of splits
+        ``"auto"``: 5-fold (stratified for classification), or a 20% holdout above
+        100,000 rows. An int k: k folds. A float in (0, 1) or ``"holdout"``: one
+        holdout split of that share (20% for ``"holdout"``).
+    y_codes : ndarray
+        Class indices or regression targets.
+    task : str
+        Stratify for classification.
+    seed : int or None
+        Shuffling seed.
+    """
+    n = len(y_codes)
+    if isinstance(cv, str):
+        if cv == "auto":
+            return (
+                _holdout(0.2, y_codes, task, seed) if n > HOLDOUT_ROWS else _kfold(DEFAULT_FOLDS, y_codes, task, seed)
+            )
+        if cv == "holdout":
+            return _holdout(0.2, y_codes, task, seed)
+        raise ValueError(
+            f"cv={cv!r} is not understood; use 'auto', 'holdout', an int >= 2, a float in (0, 1) "
+            "or a scikit-learn splitter"
+        )
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        if cv < 2:
+            raise ValueError(f"cv={cv} must be at least 2 folds")
+        return _kfold(int(cv), y_codes, task, seed)
+    if isinstance(cv, numbers.Real) and not isinstance(cv, bool):
+        if not 0 < cv < 1:
+            raise ValueError(f"cv={cv} as a float must be a holdout share strictly between 0 and 1")
+        return _holdout(float(cv), y_codes, task, seed)
+    if hasattr(cv, "split"):
+        splits = [(np.asarray(tr), np.asarray(va)) for tr, va in cv.split(np.zeros((n, 1)), y_codes)]
+        desc = type(cv).__name__
+    else:
+        try:
+            splits = [(np.asarray(tr), np.asarray(va)) for tr, va in cv]
+        except TypeError as exc:
+            raise ValueError(f"cv of type {type(cv).__name__} is not understood") from exc
+        desc = f"{len(splits)} given splits"
+    if not splits:
+        raise ValueError("cv produced no splits")
+    for tr, va in splits:
+        if len(tr) == 0 or len(va) == 0:
+            raise ValueError("cv produced a split with an empty training or validation part")
+    return splits, desc
+
+
+__all__ = ["HOLDOUT_ROWS", "make_splits"]

@@ -1,0 +1,66 @@
+"""Transformers used inside the pipelines the library builds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+
+class CategoryEncoder(TransformerMixin, BaseEstimator):
+    """Turn string columns into pandas ``category`` columns with fixed categories.
+
+    For models that handle categoricals natively (LightGBM,
+    ``HistGradientBoosting*(categorical_features="from_dtype")``). The most
+    frequent ``max_categories`` values seen in ``fit`` become the categories;
+    rarer and unseen values, and missing values, become NaN.
+
+    Parameters
+    ----------
+    max_categories : int
+        Most categories kept per column (HistGradientBoosting allows 255).
+    min_frequency : int
+        Values seen fewer times than this in ``fit`` are treated as missing.
+    """
+
+    def __init__(self, max_categories: int = 250, min_frequency: int = 1) -> None:
+        self.max_categories = max_categories
+        self.min_frequency = min_frequency
+
+    def fit(self, X: Any, y: Any = None) -> CategoryEncoder:
+        """Learn the categories of every column."""
+        df = pd.DataFrame(X)
+        self.feature_names_in_ = np.asarray([str(c) for c in df.columns], dtype=object)
+        self.n_features_in_ = df.shape[1]
+        self.categories_: list[list[str]] = []
+        for c in df.columns:
+            counts = df[c].astype(object).dropna().astype(str).value_counts()
+            counts = counts[counts >= self.min_frequency]
+            self.categories_.append(sorted(counts.index[: self.max_categories]))
+        return self
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        """Return a DataFrame of ``category`` columns."""
+        check_is_fitted(self, "categories_")
+        df = pd.DataFrame(X)
+        out = {}
+        for name, col, cats in zip(self.feature_names_in_, df.columns, self.categories_, strict=True):
+            values = df[col].astype(object)
+            values = values.where(values.isna(), values.astype(str))
+            out[name] = pd.Categorical(values, categories=cats)
+        return pd.DataFrame(out, index=df.index)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the output columns (the input names)."""
+        check_is_fitted(self, "categories_")
+        return self.feature_names_in_.copy()
+
+    def set_output(self, *, transform: str | None = None) -> CategoryEncoder:
+        """Accept ``set_output``; the output is always a DataFrame."""
+        return self
+
+
+__all__ = ["CategoryEncoder"]

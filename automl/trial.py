@@ -1,0 +1,81 @@
+"""What one trial tried and what came of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+STATUSES = ("ok", "failed", "timeout", "pruned")
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """A pipeline choice: one model and one preprocessor per column kind, with parameters."""
+
+    model: str
+    model_params: dict[str, Any]
+    preprocessing: dict[str, tuple[str, dict[str, Any]]]
+
+    def describe_preprocessing(self) -> str:
+        """Short text such as ``"numeric=impute, categorical=onehot"``."""
+        return ", ".join(f"{kind}={name}" for kind, (name, _) in sorted(self.preprocessing.items())) or "-"
+
+    def all_params(self) -> dict[str, Any]:
+        """Model parameters and preprocessing parameters, flat."""
+        out = dict(self.model_params)
+        for kind, (name, params) in sorted(self.preprocessing.items()):
+            for k, v in params.items():
+                out[f"{kind}.{name}.{k}"] = v
+        return out
+
+
+@dataclass
+class TrialResult:
+    """The outcome of one trial.
+
+    Attributes
+    ----------
+    number : int
+        Optuna trial number.
+    config : TrialConfig or None
+        The pipeline tried (None if sampling itself failed).
+    status : {"ok", "failed", "timeout", "pruned"}
+    fold_scores : list of float
+        Metric on each validation fold, natural units.
+    fit_seconds, predict_seconds : float
+        Total over the folds evaluated.
+    error : str
+        Why the trial failed, timed out or was pruned.
+    oof : ndarray or None
+        Out-of-fold predictions (probabilities or values); NaN on rows not validated.
+    """
+
+    number: int
+    config: TrialConfig | None
+    status: str = "ok"
+    fold_scores: list[float] = field(default_factory=list)
+    fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    error: str = ""
+    oof: np.ndarray | None = None
+    members: dict[str, float] | None = None
+
+    @property
+    def mean(self) -> float:
+        """Mean fold score (NaN without scores)."""
+        return float(np.mean(self.fold_scores)) if self.fold_scores else float("nan")
+
+    @property
+    def std(self) -> float:
+        """Standard deviation of the fold scores (NaN without scores)."""
+        return float(np.std(self.fold_scores)) if self.fold_scores else float("nan")
+
+    @property
+    def model(self) -> str:
+        """The model's name."""
+        return self.config.model if self.config is not None else "?"
+
+
+__all__ = ["STATUSES", "TrialConfig", "TrialResult"]
