@@ -21,7 +21,10 @@ def _to_float(s: pd.Series, info: ColumnInfo) -> np.ndarray:
         return s.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
     if ptypes.is_bool_dtype(s.dtype) or ptypes.is_numeric_dtype(s.dtype):
         if ptypes.is_complex_dtype(s.dtype):
-            raise DataError(f"column {info.name!r} holds complex numbers; it held real numbers in training")
+            raise DataError(
+                f"column {info.name!r} holds complex numbers (Complex data not supported); "
+                "it held real numbers in training"
+            )
         return s.astype("float64").to_numpy(dtype=float, na_value=np.nan)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)

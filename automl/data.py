@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
+from sklearn.exceptions import DataConversionWarning
 
 from automl.exceptions import DataError, DataWarning
 
@@ -98,7 +99,8 @@ def as_frame(X: Any, argname: str = "X") -> pd.DataFrame:
             raise DataError(f"{argname} could not be read as a 2-D table: {exc}") from exc
         if arr.ndim == 1:
             raise DataError(
-                f"{argname} is 1-dimensional; pass a 2-D table (reshape a single feature with {argname}.reshape(-1, 1))"
+                f"{argname} is 1-dimensional; pass a 2-D table. Reshape your data with {argname}.reshape(-1, 1) "
+                "for a single feature"
             )
         if arr.ndim != 2:
             raise DataError(f"{argname} must be 2-D, got an array with {arr.ndim} dimensions")
@@ -106,7 +108,10 @@ def as_frame(X: Any, argname: str = "X") -> pd.DataFrame:
         if arr.dtype == object:
             df = df.infer_objects()
     if df.shape[1] == 0:
-        raise DataError(f"{argname} has no columns")
+        raise DataError(
+            f"{argname} has 0 feature(s) (shape=({df.shape[0]}, 0)) while a minimum of 1 is required; "
+            "pass a table with at least one column"
+        )
     names = [str(c) for c in df.columns]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -119,7 +124,7 @@ def as_frame(X: Any, argname: str = "X") -> pd.DataFrame:
 def check_y(y: Any, n_rows: int) -> pd.Series:
     """Return y as a Series aligned to X's rows, or raise :class:`DataError`."""
     if y is None:
-        raise DataError("y is None; pass the target values, one per row of X")
+        raise DataError("requires y to be passed, but the target y is None; pass the target values, one per row of X")
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:
             raise DataError(f"y has {y.shape[1]} columns; pass one target column")
@@ -129,6 +134,11 @@ def check_y(y: Any, n_rows: int) -> pd.Series:
     else:
         arr = np.asarray(y)
         if arr.ndim == 2 and arr.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it is used as a 1d array",
+                DataConversionWarning,
+                stacklevel=3,
+            )
             arr = arr[:, 0]
         if arr.ndim != 1:
             raise DataError(f"y must be 1-dimensional, got shape {arr.shape}")
@@ -173,7 +183,10 @@ def _column_kind(s: pd.Series, name: str) -> tuple[str, str, str]:
     if isinstance(dtype, pd.CategoricalDtype):
         return "categorical", "category", ""
     if ptypes.is_complex_dtype(dtype):
-        raise DataError(f"column {name!r} holds complex numbers; split it into real and imaginary columns")
+        raise DataError(
+            f"column {name!r} holds complex numbers (Complex data not supported); "
+            "split it into real and imaginary columns"
+        )
     if ptypes.is_numeric_dtype(dtype):
         return "numeric", "number", ""
     if ptypes.is_datetime64_any_dtype(dtype):

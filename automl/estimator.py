@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from automl.budget import Budget
@@ -216,8 +217,9 @@ class AutoML(BaseEstimator):
         if task == "classification" and guess == "regression":
             if pd.api.types.is_float_dtype(y.dtype):
                 raise DataError(
-                    f"y holds {y.nunique()} distinct non-integer numbers, which looks like a regression "
-                    "target; use AutoMLRegressor or AutoML(task='regression')"
+                    f"y looks continuous ({y.nunique()} distinct non-integer numbers): a regression target, "
+                    "not labels; "
+                    "use AutoMLRegressor or AutoML(task='regression')"
                 )
             guess = "binary" if y.nunique() <= 2 else "multiclass"
         return guess
@@ -240,7 +242,7 @@ class AutoML(BaseEstimator):
             kinds = sorted({type(v).__name__ for v in values})
             raise DataError(f"y mixes value types {kinds}; give every class label the same type") from exc
         if len(classes) < 2:
-            raise DataError(f"y has a single class ({classes[0]!r} on every row); classification needs at least two")
+            raise DataError(f"y has only one class ({classes[0]!r} on every row); classification needs at least two")
         if task == "binary" and len(classes) > 2:
             raise DataError(f"task='binary' but y has {len(classes)} classes; use task='multiclass'")
         return values, codes.astype(np.int64), classes
@@ -300,9 +302,11 @@ class AutoML(BaseEstimator):
     def _fit(self, X: Any, y: Any, budget: Budget, pool: WorkerPool, n_workers: int) -> None:
         Xf = as_frame(X)
         if len(Xf) == 0:
-            raise DataError("X has no rows")
+            raise DataError("X has 0 samples; pass a table with rows")
         ys = check_y(y, len(Xf))
         Xf, ys = drop_missing_target(Xf, ys)
+        if len(Xf) < 2:
+            raise DataError(f"X has {len(Xf)} sample(s) with a target; at least 2 rows are needed to evaluate a model")
         pm = get_plugin_manager(self.plugins or ())
         comps = collect_components(pm)
         task = self._resolve_task(ys)
@@ -314,7 +318,9 @@ class AutoML(BaseEstimator):
             if self.random_state is None
             else int(np.random.RandomState(self.random_state).randint(2**31 - 1))
         )
-        splits, cv_desc = make_splits(self.cv, y_codes, task, self.random_state)
+        splits, cv_desc = make_splits(
+            self.cv, y_codes, task, self.random_state, n_columns=Xf.shape[1], time_budget=self.time_budget
+        )
         models = self._candidates(comps, task)
         kinds = []
         if schema.names("numeric") or schema.names("datetime"):
@@ -464,17 +470,28 @@ class AutoML(BaseEstimator):
         self.best_pipeline_ = pipeline
 
     # -- prediction -----------------------------------------------------------------
+    def _check_X(self, X: Any) -> Any:
+        check_is_fitted(self, "best_pipeline_")
+        if not isinstance(X, pd.DataFrame):
+            width = as_frame(X).shape[1]
+            if width != self.n_features_in_:
+                raise DataError(
+                    f"X has {width} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                    "features as input; pass a table with the training columns"
+                )
+        return X
+
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels or values with ``best_pipeline_``."""
-        check_is_fitted(self, "best_pipeline_")
-        return self.best_pipeline_.predict(X)
+        return self.best_pipeline_.predict(self._check_X(X))
 
+    def _has_proba(self) -> bool:
+        return self._task_arg() != "regression" and getattr(self, "task_", None) != "regression"
+
+    @available_if(_has_proba)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
-        check_is_fitted(self, "best_pipeline_")
-        if self.task_ == "regression":
-            raise AttributeError("predict_proba is not available for a regression task")
-        return predictions(self.best_pipeline_, X, self.task_, self.classes_)
+        return predictions(self.best_pipeline_, self._check_X(X), self.task_, self.classes_)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Score on ``X, y`` with the fit's metric, where greater is better.
@@ -482,7 +499,7 @@ class AutoML(BaseEstimator):
         Losses are negated (like scikit-learn's ``neg_*`` scorers), so ``rmse``
         is returned as ``-rmse``.
         """
-        check_is_fitted(self, "best_pipeline_")
+        self._check_X(X)
         Xf = as_frame(X)
         ys = check_y(y, len(Xf))
         if self.task_ == "regression":

@@ -243,7 +243,8 @@ class Search:
                 )
             )
             return
-        cap = self.trial_time_share * self.budget.seconds
+        # until something has succeeded, a trial may use all the search time left
+        cap = self.trial_time_share * self.budget.seconds if self.best() is not None else math.inf
         cap = max(cap, 2.0) if math.isfinite(cap) else math.inf
         allowance = self._load_allowance if w.problem == self.problem_id else 0.0
         w.job = trial.number

@@ -19,6 +19,8 @@ Splits = list[tuple[np.ndarray, np.ndarray]]
 #: above this many rows, ``cv="auto"`` uses one holdout split instead of k folds
 HOLDOUT_ROWS = 100_000
 DEFAULT_FOLDS = 5
+#: ``cv="auto"`` also uses a holdout when rows x columns per second of budget exceed this
+HOLDOUT_CELLS_PER_SECOND = 100_000
 
 
 def _kfold(k: int, y_codes: np.ndarray, task: str, seed: int | None) -> tuple[Splits, str]:
@@ -67,28 +69,35 @@ def _holdout(fraction: float, y_codes: np.ndarray, task: str, seed: int | None) 
     return [(np.sort(tr), np.sort(va))], f"holdout {fraction:.0%}"
 
 
-def make_splits(cv: Any, y_codes: np.ndarray, task: str, seed: int | None) -> tuple[Splits, str]:
+def make_splits(
+    cv: Any, y_codes: np.ndarray, task: str, seed: int | None, n_columns: int = 1, time_budget: float | None = None
+) -> tuple[Splits, str]:
     """Turn ``cv`` into a list of (train indices, validation indices).
 
     Parameters
     ----------
     cv : "auto", int, float, "holdout", a scikit-learn splitter or an iterable of splits
         ``"auto"``: 5-fold (stratified for classification), or a 20% holdout above
-        100,000 rows. An int k: k folds. A float in (0, 1) or ``"holdout"``: one
-        holdout split of that share (20% for ``"holdout"``).
+        100,000 rows or when the table is large for the time budget. An int k: k folds.
+        A float in (0, 1) or ``"holdout"``: one holdout split of that share (20% for ``"holdout"``).
     y_codes : ndarray
         Class indices or regression targets.
     task : str
         Stratify for classification.
     seed : int or None
         Shuffling seed.
+    n_columns : int
+        Width of the table, to judge its size against the budget.
+    time_budget : float or None
+        Seconds for the whole fit.
     """
     n = len(y_codes)
     if isinstance(cv, str):
         if cv == "auto":
-            return (
-                _holdout(0.2, y_codes, task, seed) if n > HOLDOUT_ROWS else _kfold(DEFAULT_FOLDS, y_codes, task, seed)
-            )
+            cells_per_second = n * max(1, n_columns) / (time_budget or float("inf"))
+            if n > HOLDOUT_ROWS or cells_per_second > HOLDOUT_CELLS_PER_SECOND:
+                return _holdout(0.2, y_codes, task, seed)
+            return _kfold(DEFAULT_FOLDS, y_codes, task, seed)
         if cv == "holdout":
             return _holdout(0.2, y_codes, task, seed)
         raise ValueError(
