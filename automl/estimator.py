@@ -26,6 +26,7 @@ from automl.context import TASKS, Context, SearchContext
 from automl.data import as_frame, check_y, drop_missing_target, infer_schema, infer_task
 from automl.evaluation import Problem, predictions
 from automl.exceptions import DataError, SearchFailedError
+from automl.finalize import finalize
 from automl.leaderboard import leaderboard_frame, sort_results
 from automl.metrics import Metric, resolve_metric
 from automl.pipeline import build_pipeline
@@ -108,6 +109,10 @@ class AutoML(BaseEstimator):
     memory_limit : "auto", int or None
         Bytes of address space each worker process may use; ``"auto"`` takes a
         safe share of the machine; None for no limit.
+    ensemble : bool
+        Consider a weighted ensemble of the best pipelines (greedy selection on
+        out-of-fold predictions); it is used only when it beats the best single
+        pipeline out of fold and its refit fits in the time left.
 
     Attributes
     ----------
@@ -151,6 +156,7 @@ class AutoML(BaseEstimator):
         plugins: Sequence[Any] | None = None,
         verbose: int = 1,
         memory_limit: Any = "auto",
+        ensemble: bool = True,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -164,6 +170,7 @@ class AutoML(BaseEstimator):
         self.plugins = plugins
         self.verbose = verbose
         self.memory_limit = memory_limit
+        self.ensemble = ensemble
 
     # -- argument checks --------------------------------------------------------
     def _check_params(self) -> None:
@@ -408,13 +415,11 @@ class AutoML(BaseEstimator):
             if not ranked and results and all(r.status == "failed" for r in results):
                 first = "\n".join(f"  trial {r.number} ({r.model}): {r.error}" for r in results[:5])
                 raise SearchFailedError(f"all {len(results)} trials failed; the first failures:\n{first}")
-            configs = [r.config for r in ranked[:3] if r.config is not None]
-            if not ranked:
-                configs += [space.sample(_FixedTrial(p)) for p in space.starting_points()[:1]]
-            outcome = search.refit(configs, n_workers, lambda c, t: build(c, t, len(Xf)))
+            fallback = [space.sample(_FixedTrial(p)) for p in space.starting_points()[:1]]
+            final = finalize(search, ranked, fallback, lambda c, t: build(c, t, len(Xf)), n_workers, self.ensemble)
         finally:
             search.cleanup()
-        if outcome is None:
+        if final is None:
             warnings.warn(
                 "no pipeline could be fitted within the time budget; falling back to a constant "
                 "predictor. Give a larger time_budget.",
@@ -425,14 +430,15 @@ class AutoML(BaseEstimator):
             pipeline = Pipeline([("clean", TableCleaner(schema)), ("model", dummy)]).fit(Xf, y_values)
             best_config, best_result = None, None
         else:
-            pipeline, best_config = outcome.pipeline, outcome.config
-            best_result = next((r for r in ranked if r.config is best_config), None)
+            pipeline, best_config, best_result = final.pipeline, final.config, final.result
+            if best_result is not None and best_result.members:
+                results = [*results, best_result]
         self._set_fitted(X, Xf, task, metric, classes, results, pipeline, best_config, best_result, cv_desc)
         logger.info(
             "done in %.1fs: %d trials, best %s %s %.5g",
             budget.elapsed(),
             len(results),
-            best_config.model if best_config else "constant",
+            best_result.model if best_result else "constant",
             metric.name,
             self.best_score_,
         )
@@ -577,6 +583,7 @@ class AutoMLClassifier(ClassifierMixin, AutoML):
         plugins: Sequence[Any] | None = None,
         verbose: int = 1,
         memory_limit: Any = "auto",
+        ensemble: bool = True,
     ) -> None:
         self.metric = metric
         self.time_budget = time_budget
@@ -589,6 +596,7 @@ class AutoMLClassifier(ClassifierMixin, AutoML):
         self.plugins = plugins
         self.verbose = verbose
         self.memory_limit = memory_limit
+        self.ensemble = ensemble
 
     def _task_arg(self) -> str:
         return "classification"

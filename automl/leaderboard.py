@@ -57,7 +57,7 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
         rows.append(
             {
                 "rank": rank if r.status == "ok" else None,
-                "trial": r.number,
+                "trial": r.number if r.number >= 0 else None,
                 "model": r.model,
                 "preprocessing": r.config.describe_preprocessing() if r.config is not None else "-",
                 "params": params,
@@ -73,6 +73,7 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["rank"] = frame["rank"].astype("Int64")
+    frame["trial"] = frame["trial"].astype("Int64")
     return frame
 
 

@@ -48,16 +48,6 @@ class _Running:
     folds: list[float] = field(default_factory=list)
 
 
-@dataclass
-class RefitOutcome:
-    """The final pipeline and where it came from."""
-
-    pipeline: Any
-    config: TrialConfig | None
-    seconds: float
-    source: str
-
-
 class Search:
     """Run trials until the budget, the trial limit or the space is exhausted.
 
@@ -162,8 +152,21 @@ class Search:
         return REFIT_OVERHEAD + REFIT_SAFETY * per_fold / max(self._fold_share, 0.05)
 
     def search_end(self) -> float:
-        """Clock time when trials must stop, leaving time for the refit."""
-        return self.budget.deadline - self.refit_estimate(self.best())
+        """Clock time when trials must stop, leaving time to choose and refit the final model.
+
+        The reserve covers the refit of the best pipeline, or of the three best
+        fitted in parallel (a likely ensemble), whichever is longer, plus a small
+        share of the budget for choosing the ensemble.
+        """
+        ok = [r for r in self.results if r.status == "ok"]
+        if not ok:
+            return self.budget.deadline - self.refit_estimate(None)
+        metric = self.problem.metric
+        top = sorted(ok, key=lambda r: -metric.objective(r.mean))[:3]
+        single = self.refit_estimate(top[0])
+        members = sum(self.refit_estimate(r) for r in top) / min(len(top), self.n_workers)
+        choose = min(0.02 * self.budget.seconds, 2.0) if math.isfinite(self.budget.seconds) else 0.0
+        return self.budget.deadline - max(single, members) - choose
 
     # -- the loop ------------------------------------------------------------
     def _study(self) -> optuna.Study:
@@ -301,69 +304,106 @@ class Search:
         self.on_result(result)
 
     # -- refit ---------------------------------------------------------------
-    def refit(
-        self, configs: list[TrialConfig], n_threads: int, build: Callable[[TrialConfig, int], Any]
-    ) -> RefitOutcome | None:
-        """Fit the first configuration that finishes in time on all rows.
-
-        Stops every trial still running, then tries ``configs`` in order on a
-        ready worker, each killed at the deadline. ``build(config, n_threads)``
-        makes the pipeline to fit on all rows.
-        """
+    def fits(self, build: Callable[[TrialConfig, int], Any]) -> FitJobs:
+        """Stop the trials still running and return a queue of fits on all rows."""
         for w in [w for w in self.pool.workers if w.busy]:
             self.pool.kill(w)
-        for config in configs:
-            if self.budget.remaining() <= 0.05:
+        return FitJobs(self, build)
+
+
+class FitJobs:
+    """Fits of whole pipelines on all rows, run in the pool while the parent does other work.
+
+    Every fit is killed at the budget's deadline.
+    """
+
+    def __init__(self, search: Search, build: Callable[[TrialConfig, int], Any]) -> None:
+        self.search = search
+        self.pool = search.pool
+        self.build = build
+        self.pending: list[tuple[Any, TrialConfig, int]] = []
+        self.running: dict[Worker, Any] = {}
+        self.done: dict[Any, tuple[Any, float]] = {}
+        self.failed: dict[Any, str] = {}
+        self.names: dict[Any, str] = {}
+        self._reported: set[Any] = set()
+
+    def submit(self, key: Any, config: TrialConfig, n_threads: int) -> None:
+        """Queue a fit of ``config`` under ``key``."""
+        self.names[key] = config.model
+        self.pending.append((key, config, n_threads))
+        self.pump(0.0)
+
+    def finished(self, key: Any) -> bool:
+        """True once ``key`` has succeeded or failed."""
+        return key in self.done or key in self.failed
+
+    def pump(self, timeout: float) -> None:
+        """Start queued fits on free workers and collect finished ones."""
+        budget = self.search.budget
+        if budget.remaining() <= 0:
+            self.stop()
+            return
+        want = len(self.pending) + len(self.running)
+        if want:
+            self.pool.ensure(max(self.search.n_workers + 1, 1))
+        for w in [w for w in self.pool.workers if w.ready and not w.busy]:
+            if not self.pending:
                 break
-            worker = self._ready_worker()
-            if worker is None:
-                break
+            key, config, threads = self.pending.pop(0)
             try:
-                blob = cloudpickle.dumps(build(config, n_threads))
+                blob = cloudpickle.dumps(self.build(config, threads))
             except Exception as exc:
-                logger.warning("refit of %s could not be built: %s", config.model, exc)
+                self.failed[key] = f"could not be built: {type(exc).__name__}: {exc}"
                 continue
-            if not self._load(worker) or not self.pool.send(worker, ("fit", 0, blob, n_threads)):
-                self.pool.kill(worker)
+            if not self.search._load(w) or not self.pool.send(w, ("fit", 0, blob, threads)):
+                self.pool.kill(w)
+                self.pending.insert(0, (key, config, threads))
                 continue
-            worker.job = 0
-            t0 = time.perf_counter()
-            outcome = self._await_fit(worker)
-            if outcome is not None:
-                pipeline, seconds = outcome
-                return RefitOutcome(pipeline, config, seconds, "refit")
-            logger.warning("refit of %s did not finish (%.1fs)", config.model, time.perf_counter() - t0)
-        return None
+            w.job = key
+            self.running[w] = key
+        if not self.running:
+            if self.pending and timeout > 0:
+                self.pool.poll(min(timeout, 0.1))
+            return
+        for w, msg in self.pool.poll(max(0.0, min(timeout, budget.remaining())), workers=list(self.running)):
+            key = self.running.pop(w, None)
+            if key is None:
+                continue
+            if msg is None:
+                self.failed[key] = w.exit_reason()
+                self.pool.kill(w)
+            elif msg[0] == "fitted":
+                w.job = None
+                self.done[key] = (cloudpickle.loads(msg[2]), float(msg[3]))
+            elif msg[0] == "error":
+                w.job = None
+                self.failed[key] = msg[2]
+            else:
+                self.running[w] = key
+        for key, why in self.failed.items():
+            if key not in self._reported:
+                self._reported.add(key)
+                logger.warning("refit of %s failed: %s", self.names.get(key, key), why)
 
-    def _ready_worker(self) -> Worker | None:
-        while True:
-            ready = [w for w in self.pool.workers if w.ready and not w.busy and w.proc.poll() is None]
-            if ready:
-                loaded = [w for w in ready if w.problem == self.problem_id]
-                return (loaded or ready)[0]
-            if self.budget.remaining() <= 0.05:
-                return None
-            self.pool.ensure(1)
-            self.pool.poll(min(0.1, self.budget.remaining()))
+    def wait(self, keys: list[Any]) -> None:
+        """Pump until every key in ``keys`` has finished or the deadline passes."""
+        budget = self.search.budget
+        while not all(self.finished(k) for k in keys) and budget.remaining() > 0:
+            self.pump(min(0.25, budget.remaining()))
+        if not all(self.finished(k) for k in keys):
+            self.stop()
 
-    def _await_fit(self, worker: Worker) -> tuple[Any, float] | None:
-        while True:
-            left = self.budget.deadline - self.budget.now()
-            if left <= 0:
-                self.pool.kill(worker)
-                return None
-            for w, msg in self.pool.poll(min(left, 0.5), workers=[worker]):
-                if msg is None:
-                    logger.warning("refit failed: %s", w.exit_reason())
-                    self.pool.kill(w)
-                    return None
-                if msg[0] == "fitted":
-                    worker.job = None
-                    return cloudpickle.loads(msg[2]), float(msg[3])
-                if msg[0] == "error":
-                    worker.job = None
-                    logger.warning("refit failed: %s", msg[2])
-                    return None
+    def stop(self) -> None:
+        """Kill the fits still running and drop the queue."""
+        for w, key in list(self.running.items()):
+            logger.warning("refit of %s did not finish in time", self.names.get(key, key))
+            self.failed.setdefault(key, "did not finish in time")
+            self.pool.kill(w)
+        self.running.clear()
+        for key, _, _ in self.pending:
+            self.failed.setdefault(key, "not started in time")
+        self.pending.clear()
 
 
-__all__ = ["RefitOutcome", "Search"]
+__all__ = ["FitJobs", "Search"]

@@ -75,6 +75,8 @@ class TrialResult:
     @property
     def model(self) -> str:
         """The model's name."""
+        if self.members:
+            return "ensemble"
         return self.config.model if self.config is not None else "?"
 
 
