@@ -53,6 +53,12 @@ class Schema:
 
     columns: tuple[ColumnInfo, ...]
 
+    def __repr__(self) -> str:
+        kinds = {}
+        for c in self.columns:
+            kinds[c.kind] = kinds.get(c.kind, 0) + 1
+        return f"Schema({len(self.columns)} columns: " + ", ".join(f"{n} {k}" for k, n in kinds.items()) + ")"
+
     def names(self, kind: str) -> list[str]:
         """Original names of the columns of one kind."""
         return [c.name for c in self.columns if c.kind == kind]

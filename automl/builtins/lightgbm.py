@@ -1,21 +1,125 @@
-"""LightGBM gradient boosting, with native categorical and missing-value handling."""
+"""LightGBM gradient boosting, with native categorical and missing-value handling.
+
+The number of trees is learned, not searched: :class:`LGBMEarlyStopping` holds
+out a validation share of the training rows and stops adding trees when the
+validation loss stops improving.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted
 
 from automl.markers import hookimpl
 from automl.specs import ModelSpec
 
+#: below this many training rows, boosting runs its full number of trees
+MIN_ROWS_FOR_EARLY_STOPPING = 300
+
+
+class _EarlyStopping(BaseEstimator):
+    def __init__(
+        self,
+        estimator: Any = None,
+        validation_fraction: float = 0.1,
+        stopping_rounds: int = 50,
+        random_state: int | None = None,
+    ) -> None:
+        self.estimator = estimator
+        self.validation_fraction = validation_fraction
+        self.stopping_rounds = stopping_rounds
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> _EarlyStopping:
+        """Fit with early stopping on a held-out share of the rows (when there are enough)."""
+        import lightgbm as lgb
+
+        est = clone(self.estimator)
+        y = np.asarray(y)
+        n = len(y)
+        if n >= MIN_ROWS_FOR_EARLY_STOPPING and 0 < self.validation_fraction < 1:
+            strat = None
+            if isinstance(self, ClassifierMixin):
+                _, counts = np.unique(y, return_counts=True)
+                strat = y if counts.min() >= 2 else None
+            idx_tr, idx_va = train_test_split(
+                np.arange(n), test_size=self.validation_fraction, random_state=self.random_state, stratify=strat
+            )
+            take = (lambda a, i: a.iloc[i]) if hasattr(X, "iloc") else (lambda a, i: a[i])
+            est.fit(
+                take(X, idx_tr),
+                y[idx_tr],
+                eval_set=[(take(X, idx_va), y[idx_va])],
+                callbacks=[lgb.early_stopping(self.stopping_rounds, verbose=False)],
+            )
+            self.n_estimators_ = int(est.best_iteration_ or est.n_estimators)
+        else:
+            est.fit(X, y)
+            self.n_estimators_ = int(est.n_estimators)
+        self.estimator_ = est
+        if hasattr(est, "classes_"):
+            self.classes_ = est.classes_
+        self.n_features_in_ = est.n_features_in_
+        if hasattr(est, "feature_names_in_"):
+            self.feature_names_in_ = est.feature_names_in_
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict with the early-stopped model."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict(X)
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """The boosted model's feature importances."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.feature_importances_
+
+
+class LGBMEarlyStoppingClassifier(ClassifierMixin, _EarlyStopping):
+    """A LightGBM classifier whose number of trees is chosen by early stopping.
+
+    Parameters
+    ----------
+    estimator : lightgbm.LGBMClassifier
+        The model; its ``n_estimators`` is the most trees allowed.
+    validation_fraction : float
+        Share of the training rows held out to decide when to stop.
+    stopping_rounds : int
+        Stop after this many trees without improvement.
+    random_state : int or None
+        Seed of the hold-out split.
+    """
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of the early-stopped model."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+
+class LGBMEarlyStoppingRegressor(RegressorMixin, _EarlyStopping):
+    """A LightGBM regressor whose number of trees is chosen by early stopping.
+
+    Parameters are those of :class:`LGBMEarlyStoppingClassifier`.
+    """
+
 
 def space(trial, ctx):
     return {
-        "n_estimators": trial.suggest_int("n_estimators", 20, 2000, log=True),
-        "learning_rate": trial.suggest_float("learning_rate", 0.005, 0.3, log=True),
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
         "num_leaves": trial.suggest_int("num_leaves", 4, 256, log=True),
         "min_child_samples": trial.suggest_int("min_child_samples", 2, 100, log=True),
         "subsample": trial.suggest_float("subsample", 0.5, 1.0),
         "colsample_bytree": trial.suggest_float("colsample_bytree", 0.3, 1.0),
         "reg_alpha": trial.suggest_float("reg_alpha", 1e-8, 10.0, log=True),
         "reg_lambda": trial.suggest_float("reg_lambda", 1e-8, 10.0, log=True),
+        "class_weight": trial.suggest_categorical("class_weight", [None, "balanced"])
+        if ctx.is_classification
+        else None,
     }
 
 
@@ -24,9 +128,13 @@ def build(params, ctx):
 
     cls = lgb.LGBMClassifier if ctx.is_classification else lgb.LGBMRegressor
     subsample = params.get("subsample", 1.0)
-    return cls(
-        n_estimators=params.get("n_estimators", 100),
-        learning_rate=params.get("learning_rate", 0.1),
+    lr = params.get("learning_rate", 0.1)
+    early = ctx.n_rows >= MIN_ROWS_FOR_EARLY_STOPPING
+    # with early stopping, n_estimators is only a ceiling; without it, scale trees to the rate
+    n_trees = params.get("n_estimators") or (int(min(3000, max(100, 20 / lr))) if early else int(min(500, 10 / lr)))
+    model = cls(
+        n_estimators=n_trees,
+        learning_rate=lr,
         num_leaves=params.get("num_leaves", 31),
         min_child_samples=params.get("min_child_samples", 20),
         subsample=subsample,
@@ -34,10 +142,15 @@ def build(params, ctx):
         colsample_bytree=params.get("colsample_bytree", 1.0),
         reg_alpha=params.get("reg_alpha", 0.0),
         reg_lambda=params.get("reg_lambda", 0.0),
+        class_weight=params.get("class_weight"),
         n_jobs=ctx.n_threads,
         random_state=ctx.random_state,
         verbose=-1,
     )
+    if not early:
+        return model
+    wrapper = LGBMEarlyStoppingClassifier if ctx.is_classification else LGBMEarlyStoppingRegressor
+    return wrapper(model, validation_fraction=0.1, stopping_rounds=50, random_state=ctx.random_state)
 
 
 @hookimpl
@@ -51,7 +164,6 @@ def automl_register_models(register):
             space=space,
             defaults=(
                 {
-                    "n_estimators": 100,
                     "learning_rate": 0.1,
                     "num_leaves": 31,
                     "min_child_samples": 20,
@@ -59,9 +171,9 @@ def automl_register_models(register):
                     "colsample_bytree": 1.0,
                     "reg_alpha": 1e-8,
                     "reg_lambda": 1e-8,
+                    "class_weight": None,
                 },
                 {
-                    "n_estimators": 500,
                     "learning_rate": 0.03,
                     "num_leaves": 15,
                     "min_child_samples": 10,
@@ -69,6 +181,7 @@ def automl_register_models(register):
                     "colsample_bytree": 0.6,
                     "reg_alpha": 1e-8,
                     "reg_lambda": 1.0,
+                    "class_weight": None,
                 },
             ),
             handles_missing=True,
