@@ -408,7 +408,18 @@ class AutoML(BaseEstimator):
                     pm.hook.automl_trial_finished, result=result, leaderboard=leaderboard_frame(search.results, metric)
                 )
 
-        search = Search(space, build, problem, budget, pool, n_workers, self.max_trials, seed, on_result)
+        search = Search(
+            space,
+            build,
+            problem,
+            budget,
+            pool,
+            n_workers,
+            self.max_trials,
+            seed,
+            on_result,
+            build_full=lambda c, t: build(c, t, len(Xf)),
+        )
         try:
             results = search.run()
             ranked = [r for r in sort_results(results, metric) if r.status == "ok"]
@@ -416,7 +427,7 @@ class AutoML(BaseEstimator):
                 first = "\n".join(f"  trial {r.number} ({r.model}): {r.error}" for r in results[:5])
                 raise SearchFailedError(f"all {len(results)} trials failed; the first failures:\n{first}")
             fallback = [space.sample(_FixedTrial(p)) for p in space.starting_points()[:1]]
-            final = finalize(search, ranked, fallback, lambda c, t: build(c, t, len(Xf)), n_workers, self.ensemble)
+            final = finalize(search, ranked, fallback, search.build_full, n_workers, self.ensemble)
         finally:
             search.cleanup()
         if final is None:

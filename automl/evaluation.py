@@ -128,8 +128,9 @@ def evaluate(
     """
     X, y = problem.X, problem.y
     k = 0 if problem.classes is None else len(problem.classes)
-    oof = np.full((len(X), k) if k else len(X), np.nan)
-    out = Evaluation(oof=oof)
+    oof = np.zeros((len(X), k) if k else len(X))
+    seen = np.zeros(len(X))
+    out = Evaluation()
     folds = range(len(problem.splits)) if fold_indices is None else fold_indices
     for i in folds:
         train, valid = problem.splits[i]
@@ -145,9 +146,13 @@ def evaluate(
         out.fit_seconds.append(t1 - t0)
         out.predict_seconds.append(t2 - t1)
         out.fold_scores.append(float(score))
-        oof[valid] = pred
+        oof[valid] += pred
+        seen[valid] += 1
         if on_fold is not None and not on_fold(i, float(score)):
             raise TrialPruned(f"pruned after fold {i}")
+    # rows validated more than once (repeated folds) get their mean prediction
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out.oof = oof / (seen[:, None] if oof.ndim == 2 else seen)
     return out
 
 

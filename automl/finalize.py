@@ -116,15 +116,29 @@ def finalize(
     use_ensemble : bool
         Consider an ensemble at all.
     """
+    jobs = search.fits(build)
+    try:
+        return _choose(search, jobs, ranked, fallback, n_workers, use_ensemble)
+    finally:
+        jobs.stop()
+
+
+def _choose(
+    search: Search,
+    jobs: Any,
+    ranked: list[TrialResult],
+    fallback: list[TrialConfig],
+    n_workers: int,
+    use_ensemble: bool,
+) -> Final | None:
     problem = search.problem
     budget = search.budget
-    jobs = search.fits(build)
     if not ranked:
         for i, config in enumerate(fallback):
-            jobs.submit(i, config, n_workers)
-            jobs.wait([i])
-            if i in jobs.done:
-                return Final(jobs.done[i][0], config, None)
+            jobs.submit(("fallback", i), config, n_workers)
+            jobs.wait([("fallback", i)])
+            if ("fallback", i) in jobs.done:
+                return Final(jobs.done[("fallback", i)][0], config, None)
         return None
     best = ranked[0]
     jobs.submit(best.number, best.config, n_workers)
@@ -135,7 +149,7 @@ def finalize(
     if ens is not None:
         members: list[TrialResult] = ens.member_results  # type: ignore[attr-defined]
         weights: list[float] = ens.member_weights  # type: ignore[attr-defined]
-        others = [m for m in members if m is not best]
+        others = [m for m in members if m is not best and m.number not in search.prefit]
         need = sum(search.refit_estimate(m) for m in others) / max(1, min(len(others), n_workers))
         if need < budget.remaining():
             for m in others:
@@ -153,7 +167,11 @@ def finalize(
     jobs.wait([best.number])
     if best.number in jobs.done:
         return Final(jobs.done[best.number][0], best.config, best)
-    # the best pipeline failed to refit: the next ones, while time lasts
+    # the best pipeline could not be refitted: the next ones, while time lasts
+    for r in ranked[1:]:
+        if r.number in jobs.done or r.number in search.prefit:
+            pipeline = jobs.done[r.number][0] if r.number in jobs.done else search.prefit[r.number]
+            return Final(pipeline, r.config, r)
     for r in ranked[1:3]:
         jobs.submit(r.number, r.config, n_workers)
         jobs.wait([r.number])

@@ -24,6 +24,7 @@ import optuna
 
 from automl.budget import Budget
 from automl.evaluation import Evaluation, Problem
+from automl.portfolio import load_portfolio
 from automl.space import SearchSpace
 from automl.trial import TrialConfig, TrialResult
 from automl.worker import Worker, WorkerPool
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 _PROBLEM_IDS = itertools.count(1)
 
 #: the final refit is estimated as this many times one fold's fit, scaled to all rows
-REFIT_SAFETY = 1.3
+REFIT_SAFETY = 1.6
 #: seconds always kept for building, pickling and returning the final pipeline
 REFIT_OVERHEAD = 0.3
 #: pruning starts once this many trials have finished
@@ -77,6 +78,10 @@ class Search:
         Largest share of the budget one trial may use.
     prune : bool
         Stop a trial after a fold when it is clearly behind (k-fold evaluation only).
+    build_full : callable, optional
+        ``build(config, n_threads)`` for all rows. When given, the best pipeline
+        so far is refitted on the free worker near the end of the search, so a
+        fitted model exists even if the final refit cannot finish.
     """
 
     def __init__(
@@ -92,6 +97,7 @@ class Search:
         on_result: Callable[[TrialResult], None],
         trial_time_share: float = 0.5,
         prune: bool = True,
+        build_full: Callable[[TrialConfig, int], Any] | None = None,
     ) -> None:
         self.space = space
         self.build = build
@@ -104,6 +110,11 @@ class Search:
         self.on_result = on_result
         self.trial_time_share = trial_time_share
         self.prune = prune and len(problem.splits) >= 3
+        self.build_full = build_full
+        #: trial number -> pipeline fitted on all rows during the search
+        self.prefit: dict[int, Any] = {}
+        self._prefit: tuple[Worker, int] | None = None
+        self._prefit_failed: set[int] = set()
         self.results: list[TrialResult] = []
         self.problem_id = next(_PROBLEM_IDS)
         self._problem_path: Path | None = None
@@ -193,7 +204,7 @@ class Search:
             else optuna.pruners.NopPruner()
         )
         study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
-        for params in self.space.starting_points():
+        for params in self.space.starting_points(load_portfolio()):
             study.enqueue_trial(params, skip_if_exists=False)
         return study
 
@@ -217,7 +228,7 @@ class Search:
             if accepting:
                 # n_workers trials at most: the extra worker stays free for the final refit
                 self.pool.ensure(self.n_workers + 1)
-                for w in [w for w in self.pool.workers if w.ready and w not in running]:
+                for w in [w for w in self.pool.workers if w.ready and w not in running and not w.busy]:
                     self._load(w)
                     if len(running) >= self.n_workers:
                         continue
@@ -225,6 +236,7 @@ class Search:
                         break
                     asked += 1
                     self._launch(study, w, running, now, end)
+            self._maybe_prefit(now, end, running)
             if not running and not accepting:
                 break
             wake = min([r.kill_at for r in running.values()] + [now + 0.25, max(end, now + 0.01)])
@@ -266,7 +278,47 @@ class Search:
         w.job = trial.number
         running[w] = _Running(trial.number, trial, config, now, min(now + cap, end) + allowance)
 
+    def _maybe_prefit(self, now: float, end: float, running: dict[Worker, _Running]) -> None:
+        """Refit the best pipeline so far on a free worker once the search nears its end."""
+        if self.build_full is None or self._prefit is not None:
+            return
+        best = self.best()
+        if best is None or best.config is None or best.number in self.prefit or best.number in self._prefit_failed:
+            return
+        est = self.refit_estimate(best)
+        if end - now > max(4 * est, 0.25 * (end - self.budget.start)):
+            return
+        idle = [w for w in self.pool.workers if w.ready and not w.busy and w not in running]
+        if not idle:
+            return
+        w = idle[0]
+        try:
+            blob = cloudpickle.dumps(self.build_full(best.config, 1))
+        except Exception:
+            self._prefit_failed.add(best.number)
+            return
+        if self._load(w) and self.pool.send(w, ("fit", 0, blob, 1)):
+            w.job = ("prefit", best.number)
+            self._prefit = (w, best.number)
+
+    def _handle_prefit(self, msg: tuple | None) -> None:
+        assert self._prefit is not None
+        w, number = self._prefit
+        self._prefit = None
+        if msg is not None and msg[0] == "fitted":
+            w.job = None
+            self.prefit[number] = cloudpickle.loads(msg[2])
+            return
+        self._prefit_failed.add(number)
+        if msg is None:
+            self.pool.kill(w)
+        else:
+            w.job = None
+
     def _handle(self, study: optuna.Study, w: Worker, msg: tuple | None, running: dict[Worker, _Running]) -> None:
+        if self._prefit is not None and w is self._prefit[0] and (msg is None or msg[0] in ("fitted", "error")):
+            self._handle_prefit(msg)
+            return
         r = running.get(w)
         if msg is None:
             reason = w.exit_reason()
@@ -322,10 +374,21 @@ class Search:
 
     # -- refit ---------------------------------------------------------------
     def fits(self, build: Callable[[TrialConfig, int], Any]) -> FitJobs:
-        """Stop the trials still running and return a queue of fits on all rows."""
-        for w in [w for w in self.pool.workers if w.busy]:
+        """Stop the trials still running and return a queue of fits on all rows.
+
+        A refit started during the search carries on inside the queue.
+        """
+        keep = self._prefit[0] if self._prefit is not None else None
+        for w in [w for w in self.pool.workers if w.busy and w is not keep]:
             self.pool.kill(w)
-        return FitJobs(self, build)
+        jobs = FitJobs(self, build)
+        if self._prefit is not None:
+            w, number = self._prefit
+            self._prefit = None
+            w.job = number
+            jobs.running[w] = number
+            jobs.names[number] = "the best pipeline"
+        return jobs
 
 
 class FitJobs:
@@ -346,8 +409,16 @@ class FitJobs:
         self._reported: set[Any] = set()
 
     def submit(self, key: Any, config: TrialConfig, n_threads: int) -> None:
-        """Queue a fit of ``config`` under ``key``."""
+        """Queue a fit of ``config`` under ``key`` (a trial number for trials).
+
+        A pipeline already fitted during the search, or being fitted, is reused.
+        """
         self.names[key] = config.model
+        if key in self.search.prefit:
+            self.done[key] = (self.search.prefit[key], 0.0)
+            return
+        if key in self.running.values():
+            return
         self.pending.append((key, config, n_threads))
         self.pump(0.0)
 

@@ -99,24 +99,46 @@ class SearchSpace:
             prep[kind] = (chosen.name, params)
         return TrialConfig(model=name, model_params=model_params, preprocessing=prep)
 
-    def starting_points(self) -> list[dict[str, Any]]:
-        """Known-good configurations as Optuna parameter dicts, cheapest model first."""
-        out = []
+    def _default_params(self, m: ModelSpec, r: int) -> dict[str, Any]:
+        params: dict[str, Any] = {MODEL_PARAM: m.name}
+        params.update({f"{m.name}.{k}": v for k, v in m.defaults[r].items()})
+        for kind in self.kinds:
+            options = self.choices[(m.name, kind)]
+            chosen = options[0]
+            if len(options) > 1:
+                params[_prep_key(m.name, kind)] = chosen.name
+            params.update({f"{m.name}.{kind}.{chosen.name}.{k}": v for k, v in chosen.defaults.items()})
+        return params
+
+    def _fits(self, params: dict[str, Any]) -> bool:
+        """Whether a portfolio entry names a candidate model and preprocessors it may use."""
+        name = params.get(MODEL_PARAM)
+        if name not in self.models:
+            return False
+        for kind in self.kinds:
+            pick = params.get(_prep_key(name, kind))
+            if pick is not None and pick not in [p.name for p in self.choices[(name, kind)]]:
+                return False
+        return True
+
+    def starting_points(self, portfolio: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        """Known-good configurations as Optuna parameter dicts, in the order to try them.
+
+        First the first default of every model with a cost of at most 3, cheapest
+        first (a strong baseline within seconds); then the ``portfolio`` entries
+        that apply; then every other default (costly models, further defaults).
+        """
         order = sorted(self.models.values(), key=lambda m: m.cost)
-        # first every model's first default (cheapest first), then the others
-        rounds = max(len(m.defaults) for m in order)
-        for r in range(rounds):
-            for m in order:
-                if r >= len(m.defaults):
-                    continue
-                params: dict[str, Any] = {MODEL_PARAM: m.name}
-                params.update({f"{m.name}.{k}": v for k, v in m.defaults[r].items()})
-                for kind in self.kinds:
-                    options = self.choices[(m.name, kind)]
-                    chosen = options[0]
-                    if len(options) > 1:
-                        params[_prep_key(m.name, kind)] = chosen.name
-                    params.update({f"{m.name}.{kind}.{chosen.name}.{k}": v for k, v in chosen.defaults.items()})
+        first = [self._default_params(m, 0) for m in order if m.cost <= 3]
+        rest = [
+            self._default_params(m, r)
+            for r in range(max(len(m.defaults) for m in order))
+            for m in order
+            if r < len(m.defaults) and (r > 0 or m.cost > 3)
+        ]
+        out: list[dict[str, Any]] = []
+        for params in [*first, *(dict(p) for p in portfolio if self._fits(p)), *rest]:
+            if params not in out:
                 out.append(params)
         return out
 

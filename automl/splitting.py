@@ -19,39 +19,44 @@ Splits = list[tuple[np.ndarray, np.ndarray]]
 #: above this many rows, ``cv="auto"`` uses one holdout split instead of k folds
 HOLDOUT_ROWS = 100_000
 DEFAULT_FOLDS = 5
+#: up to this many rows, ``cv="auto"`` repeats the k folds twice to cut noise in model selection
+REPEAT_ROWS = 1000
 #: ``cv="auto"`` also uses a holdout when rows x columns per second of budget exceed this
 HOLDOUT_CELLS_PER_SECOND = 100_000
 
 
-def _kfold(k: int, y_codes: np.ndarray, task: str, seed: int | None) -> tuple[Splits, str]:
+def _kfold(k: int, y_codes: np.ndarray, task: str, seed: int | None, repeats: int = 1) -> tuple[Splits, str]:
     n = len(y_codes)
     if n < 2:
         raise DataError(f"X has {n} row(s); at least 2 are needed to evaluate a model")
     if k > n:
         warnings.warn(f"cv={k} folds but only {n} rows; using {n} folds", DataWarning, stacklevel=4)
         k = n
-    if task != "regression":
+    stratify = task != "regression"
+    if stratify:
         counts = np.bincount(y_codes.astype(int))
-        counts = counts[counts > 0]
-        smallest = int(counts.min())
-        if smallest >= k:
-            splitter: Any = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-            return [(tr, va) for tr, va in splitter.split(np.zeros(n), y_codes)], f"{k}-fold stratified"
-        if smallest >= 2:
+        smallest = int(counts[counts > 0].min())
+        if smallest < k and smallest >= 2:
             warnings.warn(
                 f"the rarest class of y has {smallest} rows, fewer than the {k} folds; using {smallest} folds",
                 DataWarning,
                 stacklevel=4,
             )
-            splitter = StratifiedKFold(n_splits=smallest, shuffle=True, random_state=seed)
-            return [(tr, va) for tr, va in splitter.split(np.zeros(n), y_codes)], f"{smallest}-fold stratified"
-        warnings.warn(
-            "a class of y has a single row, so folds cannot be stratified; using unstratified folds",
-            DataWarning,
-            stacklevel=4,
-        )
-    splitter = KFold(n_splits=k, shuffle=True, random_state=seed)
-    return [(tr, va) for tr, va in splitter.split(np.zeros(n))], f"{k}-fold"
+            k = smallest
+        elif smallest < 2:
+            warnings.warn(
+                "a class of y has a single row, so folds cannot be stratified; using unstratified folds",
+                DataWarning,
+                stacklevel=4,
+            )
+            stratify = False
+    splits: Splits = []
+    for r in range(repeats):
+        rs = None if seed is None else seed + r
+        splitter: Any = (StratifiedKFold if stratify else KFold)(n_splits=k, shuffle=True, random_state=rs)
+        splits += [(tr, va) for tr, va in splitter.split(np.zeros(n), y_codes if stratify else None)]
+    desc = f"{k}-fold" + (" stratified" if stratify else "") + (f" x{repeats}" if repeats > 1 else "")
+    return splits, desc
 
 
 def _holdout(fraction: float, y_codes: np.ndarray, task: str, seed: int | None) -> tuple[Splits, str]:
@@ -77,7 +82,8 @@ def make_splits(
     Parameters
     ----------
     cv : "auto", int, float, "holdout", a scikit-learn splitter or an iterable of splits
-        ``"auto"``: 5-fold (stratified for classification), or a 20% holdout above
+        ``"auto"``: 5-fold (stratified for classification; repeated twice up to
+        1,000 rows), or a 20% holdout above
         100,000 rows or when the table is large for the time budget. An int k: k folds.
         A float in (0, 1) or ``"holdout"``: one holdout split of that share (20% for ``"holdout"``).
     y_codes : ndarray
@@ -97,7 +103,7 @@ def make_splits(
             cells_per_second = n * max(1, n_columns) / (time_budget or float("inf"))
             if n > HOLDOUT_ROWS or cells_per_second > HOLDOUT_CELLS_PER_SECOND:
                 return _holdout(0.2, y_codes, task, seed)
-            return _kfold(DEFAULT_FOLDS, y_codes, task, seed)
+            return _kfold(DEFAULT_FOLDS, y_codes, task, seed, repeats=2 if n <= REPEAT_ROWS else 1)
         if cv == "holdout":
             return _holdout(0.2, y_codes, task, seed)
         raise ValueError(

@@ -18,6 +18,9 @@ def space(trial, ctx):
         "n_estimators": trial.suggest_int("n_estimators", 50, 500, log=True),
         "max_features": trial.suggest_float("max_features", 0.05, 1.0, log=True),
         "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 30, log=True),
+        "class_weight": trial.suggest_categorical("class_weight", [None, "balanced_subsample"])
+        if ctx.is_classification
+        else None,
     }
 
 
@@ -28,6 +31,7 @@ def _builder(classifier, regressor):
             n_estimators=params.get("n_estimators", 200),
             max_features=params.get("max_features", 0.5),
             min_samples_leaf=params.get("min_samples_leaf", 1),
+            **({"class_weight": params.get("class_weight")} if ctx.is_classification else {}),
             n_jobs=ctx.n_threads,
             random_state=ctx.random_state,
         )
@@ -36,7 +40,7 @@ def _builder(classifier, regressor):
 
 
 def _default(ctx_free_max_features):
-    return {"n_estimators": 200, "max_features": ctx_free_max_features, "min_samples_leaf": 1}
+    return {"n_estimators": 200, "max_features": ctx_free_max_features, "min_samples_leaf": 1, "class_weight": None}
 
 
 @hookimpl

@@ -16,6 +16,9 @@ def space(trial, ctx):
         "min_samples_leaf": trial.suggest_int("min_samples_leaf", 2, 100, log=True),
         "l2_regularization": trial.suggest_float("l2_regularization", 1e-6, 10.0, log=True),
         "max_features": trial.suggest_float("max_features", 0.3, 1.0),
+        "class_weight": trial.suggest_categorical("class_weight", [None, "balanced"])
+        if ctx.is_classification
+        else None,
     }
 
 
@@ -29,6 +32,7 @@ def build(params, ctx):
         l2_regularization=params.get("l2_regularization", 0.0),
         max_features=params.get("max_features", 1.0),
         categorical_features="from_dtype",
+        **({"class_weight": params.get("class_weight")} if ctx.is_classification else {}),
         random_state=ctx.random_state,
     )
 
@@ -51,6 +55,7 @@ def automl_register_models(register):
                     "min_samples_leaf": 20,
                     "l2_regularization": 1e-6,
                     "max_features": 1.0,
+                    "class_weight": None,
                 },
             ),
             handles_missing=True,

@@ -10,7 +10,10 @@ from automl.specs import ModelSpec
 
 def space(trial, ctx):
     if ctx.is_classification:
-        return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
+        return {
+            "C": trial.suggest_float("C", 1e-3, 1e2, log=True),
+            "class_weight": trial.suggest_categorical("class_weight", [None, "balanced"]),
+        }
     family = trial.suggest_categorical("family", ["ridge", "elasticnet"])
     if family == "ridge":
         return {"family": family, "alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True)}
@@ -23,7 +26,12 @@ def space(trial, ctx):
 
 def build(params, ctx):
     if ctx.is_classification:
-        return LogisticRegression(C=params.get("C", 1.0), max_iter=2000, random_state=ctx.random_state)
+        return LogisticRegression(
+            C=params.get("C", 1.0),
+            class_weight=params.get("class_weight"),
+            max_iter=2000,
+            random_state=ctx.random_state,
+        )
     if params.get("family", "ridge") == "elasticnet":
         return ElasticNet(
             alpha=params["alpha"], l1_ratio=params["l1_ratio"], max_iter=5000, random_state=ctx.random_state
@@ -40,7 +48,7 @@ def automl_register_models(register):
             tasks=("binary", "multiclass", "regression"),
             build=build,
             space=space,
-            defaults=({"C": 1.0, "family": "ridge", "alpha": 1.0},),
+            defaults=({"C": 1.0, "class_weight": None, "family": "ridge", "alpha": 1.0},),
             needs_scaling=True,
             cost=1.0,
         )
