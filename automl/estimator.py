@@ -34,6 +34,7 @@ from automl.registry import Components, collect_components, get_plugin_manager
 from automl.search import Search
 from automl.space import SearchSpace
 from automl.splitting import make_splits
+from automl.thresholds import needs_threshold, tune_threshold, with_threshold
 from automl.trial import TrialConfig, TrialResult
 from automl.worker import WorkerPool, shared_pool
 
@@ -128,6 +129,10 @@ class AutoML(BaseEstimator):
         Cross-validated score of the best pipeline (natural units).
     classes_ : ndarray
         Class labels (classification).
+    threshold_ : float or None
+        Decision threshold on the positive class's probability, tuned out of
+        fold for binary label metrics (f1, accuracy, balanced accuracy); None
+        when ``predict`` takes the most probable class.
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray
@@ -430,6 +435,7 @@ class AutoML(BaseEstimator):
             final = finalize(search, ranked, fallback, search.build_full, n_workers, self.ensemble)
         finally:
             search.cleanup()
+        self.threshold_ = None
         if final is None:
             warnings.warn(
                 "no pipeline could be fitted within the time budget; falling back to a constant "
@@ -444,6 +450,12 @@ class AutoML(BaseEstimator):
             pipeline, best_config, best_result = final.pipeline, final.config, final.result
             if best_result is not None and best_result.members:
                 results = [*results, best_result]
+            if needs_threshold(metric, task) and best_result is not None and best_result.oof is not None:
+                threshold, tuned = tune_threshold(best_result.oof, y_codes, metric)
+                if metric.objective(tuned) > metric.objective(metric.score(y_codes, best_result.oof, classes)):
+                    pipeline = with_threshold(pipeline, threshold, Xf, y_values)
+                    self.threshold_ = threshold
+                    logger.info("decision threshold %.3g: %s %.5g out of fold", threshold, metric.name, tuned)
         self._set_fitted(X, Xf, task, metric, classes, results, pipeline, best_config, best_result, cv_desc)
         logger.info(
             "done in %.1fs: %d trials, best %s %s %.5g",

@@ -1,0 +1,60 @@
+"""Decision thresholds for binary metrics that depend on one (f1, balanced accuracy, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import FixedThresholdClassifier
+from sklearn.pipeline import Pipeline
+
+from automl.metrics import Metric
+
+
+def needs_threshold(metric: Metric, task: str) -> bool:
+    """True for a binary task scored on predicted labels."""
+    return task == "binary" and metric.spec is not None and metric.spec.needs == "label"
+
+
+def tune_threshold(
+    oof: np.ndarray, y_codes: np.ndarray, metric: Metric, n_candidates: int = 200
+) -> tuple[float, float]:
+    """Pick the probability threshold of the positive class that maximises ``metric`` out of fold.
+
+    Parameters
+    ----------
+    oof : ndarray of shape (n, 2)
+        Out-of-fold class probabilities.
+    y_codes : ndarray
+        True class indices (0 or 1).
+    metric : Metric
+        A label metric (``needs == "label"``).
+
+    Returns
+    -------
+    (threshold, score)
+        The best threshold and the metric there (natural units).
+    """
+    rows = np.isfinite(oof).all(axis=1)
+    p, y = oof[rows, 1], y_codes[rows]
+    candidates = np.unique(np.quantile(p, np.linspace(0.0, 1.0, n_candidates)))
+    candidates = np.union1d(candidates, [0.5])
+    best_t, best = 0.5, -np.inf
+    for t in candidates:
+        labels = (p >= t).astype(int)
+        value = metric.objective(float(metric.spec.func(y, labels)))
+        # prefer the threshold closest to 0.5 among equals
+        if value > best + 1e-12 or (abs(value - best) <= 1e-12 and abs(t - 0.5) < abs(best_t - 0.5)):
+            best_t, best = float(t), value
+    return best_t, metric.objective(best)
+
+
+def with_threshold(pipeline: Any, threshold: float, X: Any, y: Any) -> Pipeline:
+    """Wrap a fitted binary classifier so that ``predict`` uses ``threshold``."""
+    model = FixedThresholdClassifier(FrozenEstimator(pipeline), threshold=threshold, response_method="predict_proba")
+    model.fit(X, y)
+    return Pipeline([("thresholded", model)])
+
+
+__all__ = ["needs_threshold", "tune_threshold", "with_threshold"]
