@@ -428,6 +428,14 @@ class AutoML(BaseEstimator):
         try:
             results = search.run()
             ranked = [r for r in sort_results(results, metric) if r.status == "ok"]
+            if search.interrupted:
+                if not ranked:
+                    raise KeyboardInterrupt("fit interrupted before any trial finished")
+                warnings.warn(
+                    f"fit interrupted: using the best of the {len(ranked)} pipelines that finished",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
             if not ranked and results and all(r.status == "failed" for r in results):
                 first = "\n".join(f"  trial {r.number} ({r.model}): {r.error}" for r in results[:5])
                 raise SearchFailedError(f"all {len(results)} trials failed; the first failures:\n{first}")

@@ -115,6 +115,10 @@ class Search:
         self.prefit: dict[int, Any] = {}
         self._prefit: tuple[Worker, int] | None = None
         self._prefit_failed: set[int] = set()
+        #: no time limit: batches told in trial order, so runs repeat exactly
+        self.deterministic = not math.isfinite(budget.seconds)
+        self._batch: list[tuple[_Running, str, Evaluation | None, str]] = []
+        self.interrupted = False
         self.results: list[TrialResult] = []
         self.problem_id = next(_PROBLEM_IDS)
         self._problem_path: Path | None = None
@@ -209,10 +213,28 @@ class Search:
         return study
 
     def run(self) -> list[TrialResult]:
-        """Search until the time, the trial limit or the candidates run out."""
+        """Search until the time, the trial limit or the candidates run out.
+
+        A KeyboardInterrupt stops the search: the trials that finished are kept
+        and :attr:`interrupted` is set.
+
+        Without a time limit the search is reproducible: trials run in batches of
+        ``n_workers`` and are told to the sampler in trial order.
+        """
         study = self._study()
         self.pool.ensure(self.n_workers + 1)
         running: dict[Worker, _Running] = {}
+        try:
+            self._loop(study, running)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            for w in list(running):
+                self.pool.kill(w)
+            self._flush(study)
+            logger.warning("search interrupted after %d trials", len(self.results))
+        return self.results
+
+    def _loop(self, study: optuna.Study, running: dict[Worker, _Running]) -> None:
         asked = 0
         while True:
             now = self.budget.now()
@@ -230,7 +252,7 @@ class Search:
                 self.pool.ensure(self.n_workers + 1)
                 for w in [w for w in self.pool.workers if w.ready and w not in running and not w.busy]:
                     self._load(w)
-                    if len(running) >= self.n_workers:
+                    if len(running) >= self.n_workers or (self.deterministic and running):
                         continue
                     if not (self.max_trials is None or asked < self.max_trials):
                         break
@@ -242,7 +264,8 @@ class Search:
             wake = min([r.kill_at for r in running.values()] + [now + 0.25, max(end, now + 0.01)])
             for w, msg in self.pool.poll(max(0.0, wake - self.budget.now())):
                 self._handle(study, w, msg, running)
-        return self.results
+            if not running:
+                self._flush(study)
 
     def _launch(self, study: optuna.Study, w: Worker, running: dict[Worker, _Running], now: float, end: float) -> None:
         trial = study.ask()
@@ -349,6 +372,20 @@ class Search:
             self._finish(study, r, "failed", error=msg[2])
 
     def _finish(
+        self, study: optuna.Study, r: _Running, status: str, ev: Evaluation | None = None, error: str = ""
+    ) -> None:
+        if self.deterministic:
+            self._batch.append((r, status, ev, error))
+        else:
+            self._tell(study, r, status, ev, error)
+
+    def _flush(self, study: optuna.Study) -> None:
+        """Tell the buffered results of a batch, in trial order."""
+        batch, self._batch = sorted(self._batch, key=lambda b: b[0].job), []
+        for r, status, ev, error in batch:
+            self._tell(study, r, status, ev, error)
+
+    def _tell(
         self, study: optuna.Study, r: _Running, status: str, ev: Evaluation | None = None, error: str = ""
     ) -> None:
         result = TrialResult(number=r.job, config=r.config, status=status, error=error)
