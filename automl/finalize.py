@@ -149,8 +149,9 @@ def _choose(
     if ens is not None:
         members: list[TrialResult] = ens.member_results  # type: ignore[attr-defined]
         weights: list[float] = ens.member_weights  # type: ignore[attr-defined]
-        others = [m for m in members if m is not best and m.number not in search.prefit]
-        need = sum(search.refit_estimate(m) for m in others) / max(1, min(len(others), n_workers))
+        others = [m for m in members if m is not best]
+        todo = [m for m in others if m.number not in search.prefit]
+        need = sum(search.refit_estimate(m) for m in todo) / max(1, min(len(todo), n_workers))
         if need < budget.remaining():
             for m in others:
                 jobs.submit(m.number, m.config, 1)

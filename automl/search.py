@@ -514,6 +514,10 @@ class FitJobs:
     def wait(self, keys: list[Any]) -> None:
         """Pump until every key in ``keys`` has finished or the deadline passes."""
         budget = self.search.budget
+        queued = set(self.running.values()) | {k for k, _, _ in self.pending}
+        missing = [k for k in keys if not self.finished(k) and k not in queued]
+        if missing:
+            raise ValueError(f"waiting for fits that were never submitted: {missing}")
         while not all(self.finished(k) for k in keys) and budget.remaining() > 0:
             self.pump(min(0.25, budget.remaining()))
         if not all(self.finished(k) for k in keys):
