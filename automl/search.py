@@ -119,6 +119,8 @@ class Search:
         self.deterministic = not math.isfinite(budget.seconds)
         self._batch: list[tuple[_Running, str, Evaluation | None, str]] = []
         self.interrupted = False
+        #: sampled configurations not started because their model needs more time than is left
+        self.skipped = 0
         self.results: list[TrialResult] = []
         self.problem_id = next(_PROBLEM_IDS)
         self._problem_path: Path | None = None
@@ -271,6 +273,12 @@ class Search:
         trial = study.ask()
         try:
             config = self.space.sample(trial)
+            expected = self._expected_seconds(config.model)
+            if self.best() is not None and expected > 1.5 * (end - now):
+                # this model has needed more time than is left: do not start what cannot finish
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                self.skipped += 1
+                return
             pipeline = self.build(config, 1)
             blob = cloudpickle.dumps(pipeline)
         except Exception as exc:
@@ -300,6 +308,11 @@ class Search:
         allowance = self._load_allowance if w.problem == self.problem_id else 0.0
         w.job = trial.number
         running[w] = _Running(trial.number, trial, config, now, min(now + cap, end) + allowance)
+
+    def _expected_seconds(self, model: str) -> float:
+        """Median wall time of this model's finished or stopped trials (0 if none yet)."""
+        times = [r.duration for r in self.results if r.model == model and r.status in ("ok", "timeout")]
+        return float(np.median(times)) if times else 0.0
 
     def _maybe_prefit(self, now: float, end: float, running: dict[Worker, _Running]) -> None:
         """Refit the best pipeline so far on a free worker once the search nears its end."""
@@ -388,7 +401,9 @@ class Search:
     def _tell(
         self, study: optuna.Study, r: _Running, status: str, ev: Evaluation | None = None, error: str = ""
     ) -> None:
-        result = TrialResult(number=r.job, config=r.config, status=status, error=error)
+        result = TrialResult(
+            number=r.job, config=r.config, status=status, error=error, duration=self.budget.now() - r.started
+        )
         if ev is not None:
             result.fold_scores = ev.fold_scores
             result.fit_seconds = float(sum(ev.fit_seconds))

@@ -50,6 +50,10 @@ class TrialResult:
         Why the trial failed, timed out or was pruned.
     oof : ndarray or None
         Out-of-fold predictions (probabilities or values); NaN on rows not validated.
+    members : dict or None
+        For an ensemble: trial number -> weight.
+    duration : float
+        Wall-clock seconds from start to result, including process overhead.
     """
 
     number: int
@@ -61,6 +65,7 @@ class TrialResult:
     error: str = ""
     oof: np.ndarray | None = None
     members: dict[str, float] | None = None
+    duration: float = 0.0
 
     @property
     def mean(self) -> float:
