@@ -1,0 +1,33 @@
+"""Quickstart: search pipelines for 30 seconds on a table bundled with scikit-learn.
+
+Run from the repository root:
+
+    python examples/quickstart.py
+"""
+
+# ruff: noqa: T201  (an example prints its results)
+
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+
+from automl import AutoML
+
+
+def main() -> None:
+    data = load_breast_cancer(as_frame=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        data.data, data.target, test_size=0.25, random_state=0, stratify=data.target
+    )
+
+    automl = AutoML(time_budget=30, random_state=0).fit(X_train, y_train)
+
+    columns = ["model", "preprocessing", "score_mean", "score_std", "status"]
+    print(f"\nLeaderboard ({automl.metric_}, {automl.cv_}):")
+    print(automl.leaderboard_[columns].head(10).to_string(index=False))
+    steps = " -> ".join(type(step).__name__ for _, step in automl.best_pipeline_.steps)
+    print(f"\nBest pipeline: {steps} (cross-validated {automl.metric_} {automl.best_score_:.4f})")
+    print(f"\nTest {automl.metric_}: {automl.score(X_test, y_test):.4f}")
+
+
+if __name__ == "__main__":
+    main()

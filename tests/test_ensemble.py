@@ -1,0 +1,113 @@
+"""automl.ensemble and automl.finalize: greedy selection over out-of-fold predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from automl.ensemble import EnsembleClassifier, EnsembleRegressor, greedy_selection
+from automl.evaluation import Problem
+from automl.finalize import ensemble_result
+from automl.metrics import resolve_metric
+from automl.registry import collect_components, get_plugin_manager
+from automl.trial import TrialResult
+
+
+@pytest.fixture(scope="module")
+def metrics():
+    return collect_components(get_plugin_manager(entry_points=False)).metrics
+
+
+def test_greedy_selection_prefers_complementary_members(metrics):
+    rmse = resolve_metric("rmse", "regression", metrics)
+    y = np.array([0.0, 0.0, 1.0, 1.0])
+    low = y - 0.5  # biased down
+    high = y + 0.5  # biased up: the average of the two is exact
+    sel = greedy_selection([low, high], y, rmse, None, n_iterations=10)
+    assert sel.weights == {0: 0.5, 1: 0.5}
+    assert sel.score == pytest.approx(0.0)
+    assert sel.best_single_score == pytest.approx(-0.5)
+
+
+def test_greedy_selection_keeps_a_single_best(metrics):
+    rmse = resolve_metric("rmse", "regression", metrics)
+    y = np.arange(5.0)
+    sel = greedy_selection([y, y + 1.0], y, rmse, None)
+    assert sel.weights == {0: 1.0}
+
+
+def test_greedy_selection_stops_on_time(metrics):
+    rmse = resolve_metric("rmse", "regression", metrics)
+    y = np.array([0.0, 1.0])
+    sel = greedy_selection([y - 1, y + 1], y, rmse, None, n_iterations=50, stop_at=0.0, clock=lambda: 1.0)
+    assert sum(sel.weights.values()) == pytest.approx(1.0)
+    assert len(sel.weights) == 1
+
+
+def test_ensemble_classifier_averages_probabilities():
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]})
+    y = np.array(["a", "a", "b", "b", "c", "c"])
+    first = LogisticRegression().fit(X, y)
+    second = LogisticRegression(C=0.01).fit(X[:4], y[:4])  # never saw class "c"
+    ens = EnsembleClassifier.from_fitted([("one", first), ("two", second)], [3, 1])
+    proba = ens.predict_proba(X)
+    expected = 0.75 * first.predict_proba(X)
+    expected[:, :2] += 0.25 * second.predict_proba(X)
+    assert np.allclose(proba, expected)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert ens.predict(X).tolist() == list(ens.classes_[expected.argmax(axis=1)])
+
+
+def test_ensemble_regressor_fit_and_predict():
+    X = pd.DataFrame({"a": np.arange(10.0)})
+    y = 2 * X["a"].to_numpy()
+    ens = EnsembleRegressor([("lr", LinearRegression()), ("lr2", LinearRegression())], [1, 1]).fit(X, y)
+    assert np.allclose(ens.predict(X), y)
+    assert ens.n_features_in_ == 1
+    with pytest.raises(ValueError, match="one weight per estimator"):
+        EnsembleRegressor([("lr", LinearRegression())], [1, 2]).fit(X, y)
+
+
+def _calibration_problem(metrics):
+    """Two folds; trial 0 ranks rows perfectly inside each fold but is badly calibrated across
+    folds (fold-mean roc_auc 1.0, pooled 0.75); trial 1 is calibrated but noisy (about 0.83 both ways)."""
+    rng = np.random.default_rng(0)
+    y = np.tile(np.r_[np.zeros(10), np.ones(10)], 2).astype(int)
+    fold = np.repeat([0, 1], 20)
+    idx = np.arange(40)
+    splits = [(idx[fold != k], idx[fold == k]) for k in (0, 1)]
+    rank = np.tile(np.arange(20), 2) / 200.0  # orders every fold perfectly
+    p_a = np.where(fold == 0, 0.0, 0.3) + rank
+    p_b = np.clip(0.5 + 0.25 * (2 * y - 1) + rng.normal(scale=0.4, size=40), 0.01, 0.99)
+    metric = resolve_metric("roc_auc", "binary", metrics)
+    problem = Problem(
+        X=pd.DataFrame({"x": np.zeros(40)}),
+        y=y,
+        y_codes=y,
+        classes=np.array([0, 1]),
+        splits=splits,
+        metric=metric,
+        task="binary",
+    )
+    results = []
+    for number, p in enumerate([p_a, p_b]):
+        oof = np.column_stack([1 - p, p])
+        scores = [metric.score(y[va], oof[va], problem.classes) for _, va in splits]
+        results.append(TrialResult(number=number, config=None, fold_scores=scores, oof=oof))
+    return problem, results
+
+
+@pytest.mark.xfail(
+    reason="BUG: finalize.ensemble_result accepts an ensemble that beats the best single pipeline on "
+    "the pooled out-of-fold score, but the leaderboard ranks (and best_score_ reports) the mean of the "
+    "fold scores, so the chosen ensemble can rank below the best single pipeline",
+    strict=True,
+)
+def test_an_accepted_ensemble_beats_the_best_single_pipeline_on_the_leaderboard(metrics):
+    problem, ranked = _calibration_problem(metrics)
+    assert ranked[0].mean == pytest.approx(1.0)  # the leaderboard's best
+    assert ranked[1].mean < 0.9
+    ens = ensemble_result(ranked, problem)
+    assert ens is None or problem.metric.objective(ens.mean) > problem.metric.objective(ranked[0].mean)

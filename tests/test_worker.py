@@ -1,0 +1,79 @@
+"""automl.worker: killable worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from automl.worker import WorkerPool
+
+
+def wait_ready(pool: WorkerPool, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not all(w.ready for w in pool.workers):
+        assert time.monotonic() < end, "workers did not start"
+        pool.poll(0.2)
+
+
+@pytest.fixture
+def pool():
+    p = WorkerPool(memory_limit=0)
+    yield p
+    p.close()
+
+
+def test_start_kill_and_exit_reason(pool):
+    pool.ensure(2)
+    assert len(pool.workers) == 2
+    wait_ready(pool)
+    first, second = pool.workers
+    assert first.proc.poll() is None and not first.busy
+
+    pool.kill(first)
+    assert first not in pool.workers
+    assert first.proc.poll() == -signal.SIGKILL
+    assert first.exit_reason().startswith("the worker process was killed by SIGKILL")
+
+    # a worker that dies on its own is reported by poll, then replaced by ensure
+    os.kill(second.proc.pid, signal.SIGTERM)
+    events = []
+    end = time.monotonic() + 10
+    while not events and time.monotonic() < end:
+        events = pool.poll(0.5)
+    assert events == [(second, None)]
+    assert "killed by SIGTERM" in second.exit_reason()
+    pool.ensure(1)
+    assert len(pool.workers) == 1 and pool.workers[0] is not second
+
+
+def test_requests_unknown_then_exit(pool):
+    pool.ensure(1)
+    wait_ready(pool)
+    (worker,) = pool.workers
+    assert pool.send(worker, ("bogus", 7))
+    ((w, msg),) = pool.poll(10.0)
+    assert w is worker
+    assert msg[:3] == ("error", 7, "unknown request 'bogus'")
+
+    assert pool.send(worker, ("exit", 0))
+    assert worker.proc.wait(timeout=10) == 0
+    assert worker.exit_reason().startswith("the worker process exited with code 0")
+
+
+def test_shrink_kills_idle_workers_only(pool):
+    pool.ensure(3)
+    pool.workers[0].job = "busy"
+    pool.shrink(1)
+    assert len(pool.workers) == 1
+    assert pool.workers[0].job == "busy"
+
+
+def test_close_kills_everything(pool):
+    pool.ensure(2)
+    procs = [w.proc for w in pool.workers]
+    pool.close()
+    assert pool.workers == []
+    assert all(p.poll() is not None for p in procs)
