@@ -1,4 +1,7 @@
-"""Entry point of a worker process: ``python -m automl._worker_main FD [MEMORY_LIMIT]``.
+"""Entry point of worker processes: ``python -m automl._worker_main FD [MEMORY_LIMIT [PARENT]]``.
+
+With ``--zygote FD PARENT`` the process is the zygote that forks workers (see
+:mod:`automl.worker`).
 
 A worker receives a problem (data, folds, metric) once, then evaluates or fits
 pipelines on request. It is a separate interpreter so that the parent can stop
@@ -7,6 +10,7 @@ a trial at any moment by killing it, whatever the plugin code is doing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -35,22 +39,21 @@ def _limit_memory(limit: int) -> None:
         pass
 
 
-def main(argv: list[str]) -> int:
-    """Serve requests on the connection whose file descriptor is ``argv[0]``."""
-    from multiprocessing.connection import Connection
+def _adopt_path(paths: list[str]) -> None:
+    """Put the parent's import path first, so plugin modules it can import load here too."""
+    import importlib
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = int(argv[2]) if len(argv) > 2 else os.getppid()
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    conn = Connection(int(argv[0]))
-    _limit_memory(int(argv[1]) if len(argv) > 1 else 0)
-    warnings.simplefilter("ignore")
+    if paths and paths != sys.path[: len(paths)]:
+        sys.path[:] = list(dict.fromkeys([*paths, *sys.path]))
+        importlib.invalidate_caches()
 
-    # import the heavy modules before saying ready, so trials are timed fairly
-    import cloudpickle
-    from threadpoolctl import threadpool_limits
 
-    from automl import evaluation
+def _import_heavy_modules() -> None:
+    """Import what every trial needs before saying ready, so trials are timed fairly."""
+    import cloudpickle  # noqa: F401
+    import threadpoolctl  # noqa: F401
+
+    from automl import evaluation  # noqa: F401
 
     try:
         import lightgbm  # noqa: F401
@@ -59,6 +62,19 @@ def main(argv: list[str]) -> int:
     except Exception:  # pragma: no cover - imported lazily by the pipelines anyway
         pass
 
+
+def serve(conn: Any, memory_limit: int, parent: int) -> int:
+    """Answer the parent's requests on ``conn`` until it says exit or goes away."""
+    import cloudpickle
+    from threadpoolctl import threadpool_limits
+
+    from automl import evaluation
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    _limit_memory(memory_limit)
+    warnings.simplefilter("ignore")
+    _import_heavy_modules()
     conn.send(("ready", os.getpid()))
     problem: Any = None
     while True:
@@ -72,6 +88,7 @@ def main(argv: list[str]) -> int:
                 return 0
             if kind == "problem":
                 problem = None
+                _adopt_path(msg[3] if len(msg) > 3 else [])
                 with open(msg[2], "rb") as fh:
                     problem = cloudpickle.load(fh)
                 conn.send(("loaded", job))
@@ -105,6 +122,101 @@ def main(argv: list[str]) -> int:
                 return 1
             if isinstance(exc, MemoryError):
                 return 1
+
+
+def _forked_worker(sock: Any, fds: list[int], wake: tuple[int, int], request: list[Any]) -> None:
+    """Become a worker: runs in the child of the zygote's fork and never returns."""
+    from multiprocessing.connection import Connection
+
+    code = 1
+    try:
+        sock.close()
+        for fd in wake:
+            os.close(fd)
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _, _, memory_limit, stderr_path = request
+        err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(err, 2)
+        os.close(err)
+        code = serve(Connection(fds[0]), int(memory_limit), os.getppid())
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def zygote(fd: int, parent: int) -> int:
+    """Import the heavy modules once, then fork a worker for every request on socket ``fd``.
+
+    Requests carry the worker's socket as a passed file descriptor. The zygote
+    reports ``["spawned", request, pid]`` and ``["exited", pid, code]`` (code as
+    in ``subprocess.Popen.returncode``), and exits with its parent. It starts no
+    threads, so forking it is safe.
+    """
+    import json
+    import select
+    import socket
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.simplefilter("ignore")
+    _import_heavy_modules()
+    sock = socket.socket(fileno=fd)
+    wake = os.pipe()
+    os.set_blocking(wake[1], False)
+    signal.set_wakeup_fd(wake[1])
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+
+    def report(*msg: Any) -> bool:
+        try:
+            sock.send(json.dumps(list(msg)).encode())
+            return True
+        except OSError:
+            return False
+
+    while True:
+        ready, _, _ = select.select([sock, wake[0]], [], [], 0.5)
+        if os.getppid() != parent:
+            return 0
+        if wake[0] in ready:
+            os.read(wake[0], 4096)
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if not report("exited", pid, os.waitstatus_to_exitcode(status)):
+                return 0
+        if sock not in ready:
+            continue
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 4096, 4)
+        except OSError:
+            return 0
+        if not data:
+            return 0
+        request = json.loads(data)
+        pid = os.fork()
+        if pid == 0:
+            _forked_worker(sock, fds, wake, request)
+        for child_fd in fds:
+            os.close(child_fd)
+        if not report("spawned", request[1], pid):
+            return 0
+
+
+def main(argv: list[str]) -> int:
+    """``FD MEMORY_LIMIT PARENT``: serve as a worker; ``--zygote FD PARENT``: serve as the zygote."""
+    from multiprocessing.connection import Connection
+
+    if argv and argv[0] == "--zygote":
+        return zygote(int(argv[1]), int(argv[2]))
+    parent = int(argv[2]) if len(argv) > 2 else os.getppid()
+    return serve(Connection(int(argv[0])), int(argv[1]) if len(argv) > 1 else 0, parent)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from automl.data import ColumnInfo, Schema, as_frame, infer_schema
 from automl.exceptions import DataError
 
 _DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "epoch_days")
+#: the pandas accessor of each part whose output name differs from it
+_DATE_ACCESSORS = {"dayofweek": "day_of_week"}
 
 
 def _to_float(s: pd.Series, info: ColumnInfo) -> np.ndarray:
@@ -140,14 +142,15 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             if c.kind == "numeric":
                 out[c.safe] = _to_float(s, c)
             elif c.kind == "categorical":
-                out[c.safe] = _to_str(s)
+                # an explicit object Series: pandas 3 would infer its "str" dtype from a bare array
+                out[c.safe] = pd.Series(_to_str(s), dtype=object)
             else:  # datetime
                 d = _to_datetime(s, c)
                 for p in self.date_parts_[c.name]:
                     if p == "epoch_days":
                         v = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
                     else:
-                        v = getattr(d.dt, p)
+                        v = getattr(d.dt, _DATE_ACCESSORS.get(p, p))
                     out[f"{c.safe}_{p}"] = v.to_numpy(dtype=float, na_value=np.nan)
         res = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
         return res[list(self.feature_names_out_)]

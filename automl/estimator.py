@@ -15,13 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from automl.baseline import quick_baseline
 from automl.budget import Budget
-from automl.cleaning import TableCleaner
 from automl.context import TASKS, Context, SearchContext
 from automl.data import as_frame, check_y, drop_missing_target, infer_schema, infer_task
 from automl.evaluation import Problem, predictions
@@ -439,20 +438,18 @@ class AutoML(BaseEstimator):
             if not ranked and results and all(r.status == "failed" for r in results):
                 first = "\n".join(f"  trial {r.number} ({r.model}): {r.error}" for r in results[:5])
                 raise SearchFailedError(f"all {len(results)} trials failed; the first failures:\n{first}")
-            fallback = [space.sample(_FixedTrial(p)) for p in space.starting_points()[:1]]
-            final = finalize(search, ranked, fallback, search.build_full, n_workers, self.ensemble)
+            final = finalize(search, ranked, search.build_full, n_workers, self.ensemble)
         finally:
             search.cleanup()
         self.threshold_ = None
         if final is None:
+            pipeline, what = quick_baseline(schema, task, Xf, y_values, y_codes, self.random_state)
             warnings.warn(
-                "no pipeline could be fitted within the time budget; falling back to a constant "
-                "predictor. Give a larger time_budget.",
+                f"no pipeline finished within the time budget of {self.time_budget}s; best_pipeline_ is {what}. "
+                "Give a larger time_budget.",
                 RuntimeWarning,
                 stacklevel=3,
             )
-            dummy = DummyRegressor() if task == "regression" else DummyClassifier(strategy="prior")
-            pipeline = Pipeline([("clean", TableCleaner(schema)), ("model", dummy)]).fit(Xf, y_values)
             best_config, best_result = None, None
         else:
             pipeline, best_config, best_result = final.pipeline, final.config, final.result
@@ -469,7 +466,7 @@ class AutoML(BaseEstimator):
             "done in %.1fs: %d trials, best %s %s %.5g",
             budget.elapsed(),
             len(results),
-            best_result.model if best_result else "constant",
+            best_result.model if best_result else "baseline",
             metric.name,
             self.best_score_,
         )
@@ -520,7 +517,8 @@ class AutoML(BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels or values with ``best_pipeline_``."""
-        return self.best_pipeline_.predict(self._check_X(X))
+        X = self._check_X(X)
+        return self.best_pipeline_.predict(X)
 
     def _has_proba(self) -> bool:
         return self._task_arg() != "regression" and getattr(self, "task_", None) != "regression"
@@ -528,17 +526,36 @@ class AutoML(BaseEstimator):
     @available_if(_has_proba)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
-        return predictions(self.best_pipeline_, self._check_X(X), self.task_, self.classes_)
+        X = self._check_X(X)
+        return predictions(self.best_pipeline_, X, self.task_, self.classes_)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Score on ``X, y`` with the fit's metric, where greater is better.
 
         Losses are negated (like scikit-learn's ``neg_*`` scorers), so ``rmse``
         is returned as ``-rmse``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows to predict, with the training columns.
+        y : Series or array-like
+            True targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row in the metric.
         """
         self._check_X(X)
         Xf = as_frame(X)
         ys = check_y(y, len(Xf))
+        weights = None
+        if sample_weight is not None:
+            weights = np.asarray(sample_weight, dtype=float)
+            if weights.shape != (len(Xf),):
+                raise DataError(
+                    f"sample_weight has shape {weights.shape} but X has {len(Xf)} rows; pass one weight per row"
+                )
+            if not np.all(np.isfinite(weights)) or (weights < 0).any():
+                raise DataError("sample_weight holds negative, NaN or infinite values; pass weights >= 0")
         if self.task_ == "regression":
             codes = pd.to_numeric(ys).to_numpy(dtype=float)
             pred = np.asarray(self.best_pipeline_.predict(X), dtype=float)
@@ -551,7 +568,12 @@ class AutoML(BaseEstimator):
                 raise DataError(f"y holds classes {unknown} not seen in training")
             codes = pos
             pred = predictions(self.best_pipeline_, X, self.task_, self.classes_)
-        return self._metric.objective(self._metric.score(codes, pred, getattr(self, "classes_", None), Xf))
+            if self.threshold_ is not None:
+                # label metrics see the tuned decision, as predict() makes it
+                labels = np.searchsorted(self.classes_, np.asarray(self.best_pipeline_.predict(X)))
+                pred = np.eye(len(self.classes_))[labels]
+        value = self._metric.score(codes, pred, getattr(self, "classes_", None), Xf, sample_weight=weights)
+        return self._metric.objective(value)
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
@@ -560,26 +582,6 @@ class AutoML(BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
-
-
-class _FixedTrial:
-    """Replays fixed parameters through a space function (for fallback configurations)."""
-
-    def __init__(self, params: dict[str, Any]) -> None:
-        self.params = params
-        self.number = -1
-
-    def _get(self, name: str, default: Any) -> Any:
-        return self.params.get(name, default)
-
-    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
-        return self._get(name, choices[0])
-
-    def suggest_float(self, name: str, low: float, high: float, **kwargs: Any) -> float:
-        return self._get(name, low)
-
-    def suggest_int(self, name: str, low: int, high: int, **kwargs: Any) -> int:
-        return self._get(name, low)
 
 
 def _notify(hook: Any, **kwargs: Any) -> None:

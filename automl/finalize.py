@@ -71,6 +71,9 @@ def ensemble_result(
     fold_scores = []
     for _, valid in problem.splits:
         fold_scores.append(metric.score(problem.y_codes[valid], blend[valid], problem.classes))
+    # the leaderboard ranks by the mean of the fold scores: the ensemble must win there too
+    if not metric.objective(float(np.mean(fold_scores))) > metric.objective(ranked[0].mean):
+        return None
     members = {usable[i].number: round(w, 4) for i, w in sel.weights.items()}
     result = TrialResult(
         number=-1,
@@ -90,7 +93,6 @@ def ensemble_result(
 def finalize(
     search: Search,
     ranked: list[TrialResult],
-    fallback: list[TrialConfig],
     build: Callable[[TrialConfig, int], Any],
     n_workers: int,
     use_ensemble: bool = True,
@@ -107,8 +109,6 @@ def finalize(
         The finished search (its pool and clock are used).
     ranked : list of TrialResult
         Successful trials, best first.
-    fallback : list of TrialConfig
-        Configurations to try when no trial succeeded.
     build : callable
         ``build(config, n_threads)`` for all rows.
     n_workers : int
@@ -118,7 +118,7 @@ def finalize(
     """
     jobs = search.fits(build)
     try:
-        return _choose(search, jobs, ranked, fallback, n_workers, use_ensemble)
+        return _choose(search, jobs, ranked, n_workers, use_ensemble)
     finally:
         jobs.stop()
 
@@ -127,18 +127,12 @@ def _choose(
     search: Search,
     jobs: Any,
     ranked: list[TrialResult],
-    fallback: list[TrialConfig],
     n_workers: int,
     use_ensemble: bool,
 ) -> Final | None:
     problem = search.problem
     budget = search.budget
     if not ranked:
-        for i, config in enumerate(fallback):
-            jobs.submit(("fallback", i), config, n_workers)
-            jobs.wait([("fallback", i)])
-            if ("fallback", i) in jobs.done:
-                return Final(jobs.done[("fallback", i)][0], config, None)
         return None
     best = ranked[0]
     jobs.submit(best.number, best.config, n_workers)

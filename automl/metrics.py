@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,14 @@ class _RegressorPredictions(RegressorMixin, BaseEstimator):
         return self.values
 
 
+def _takes_sample_weight(func: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return True
+    return "sample_weight" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
 @dataclass(frozen=True)
 class Metric:
     """A resolved metric.
@@ -57,7 +66,14 @@ class Metric:
     spec: MetricSpec | None = None
     scorer: Callable[..., float] | None = None
 
-    def score(self, y_codes: np.ndarray, pred: np.ndarray, classes: np.ndarray | None, X: Any = None) -> float:
+    def score(
+        self,
+        y_codes: np.ndarray,
+        pred: np.ndarray,
+        classes: np.ndarray | None,
+        X: Any = None,
+        sample_weight: np.ndarray | None = None,
+    ) -> float:
         """Score predictions in the metric's natural units.
 
         Parameters
@@ -70,12 +86,24 @@ class Metric:
             Class labels in the user's terms.
         X : table, optional
             The rows predicted, handed to scorer callables.
+        sample_weight : ndarray, optional
+            Weight of each row, passed on as ``sample_weight=``.
+
+        Raises
+        ------
+        ValueError
+            When weights are given to a metric function that does not take them.
         """
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
         if self.spec is not None:
             needs = self.spec.needs
-            if needs == "label":
-                return float(self.spec.func(y_codes, np.asarray(pred).argmax(axis=1)))
-            return float(self.spec.func(y_codes, pred))
+            y_pred = np.asarray(pred).argmax(axis=1) if needs == "label" else pred
+            if weights and not _takes_sample_weight(self.spec.func):
+                raise ValueError(
+                    f"metric {self.name!r} does not accept sample_weight; score without weights, "
+                    "or register a metric whose function takes sample_weight="
+                )
+            return float(self.spec.func(y_codes, y_pred, **weights))
         assert self.scorer is not None
         if classes is None:
             holder: BaseEstimator = _RegressorPredictions(pred)
@@ -84,7 +112,7 @@ class Metric:
             holder = _ClassifierPredictions(pred, classes)
             y_true = classes[np.asarray(y_codes, dtype=int)]
         rows = X if X is not None else np.zeros((len(y_true), 1))
-        return float(self.scorer(holder, rows, y_true))
+        return float(self.scorer(holder, rows, y_true, **weights))
 
     def objective(self, value: float) -> float:
         """Map a natural value to "greater is better" for the search."""

@@ -135,10 +135,12 @@ def _register(pm: pluggy.PluginManager, obj: Any, name: str) -> None:
         pm.register(obj, name=name)
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"plugin {name!r} is invalid: {exc}") from exc
+    # pluggy creates a spec-less caller for a marked implementation of an unknown
+    # hook, so look for a specification, not for the caller
     unknown = [
         impl_name
         for impl_name in dir(obj)
-        if impl_name.startswith(f"{PROJECT_NAME}_") and not hasattr(pm.hook, impl_name)
+        if impl_name.startswith(f"{PROJECT_NAME}_") and getattr(getattr(pm.hook, impl_name, None), "spec", None) is None
     ]
     if unknown:
         pm.unregister(obj)
@@ -179,8 +181,8 @@ def collect_components(pm: pluggy.PluginManager) -> Components:
         table: dict[str, Any] = getattr(comps, kind)
         hook = getattr(pm.hook, hook_name)
         # call implementations one by one to know which plugin registered what;
-        # pluggy lists them last-registered first, so reverse for load order
-        for impl in reversed(hook.get_hookimpls()):
+        # pluggy lists them in registration order (built-ins first)
+        for impl in hook.get_hookimpls():
             plugin = impl.plugin_name
 
             def register(spec: Any, _plugin: str = plugin, _kind: str = kind, _type: type = spec_type) -> None:

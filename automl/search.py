@@ -27,7 +27,7 @@ from automl.evaluation import Evaluation, Problem
 from automl.portfolio import load_portfolio
 from automl.space import SearchSpace
 from automl.trial import TrialConfig, TrialResult
-from automl.worker import Worker, WorkerPool
+from automl.worker import Worker, WorkerPool, import_path
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,9 @@ class Search:
     def _load(self, worker: Worker) -> bool:
         if worker.problem == self.problem_id:
             return True
-        if self.pool.send(worker, ("problem", self.problem_id, str(self._write_problem()))):
+        # the parent's sys.path now: a plugin's directory may have joined it after the worker started
+        paths = import_path()
+        if self.pool.send(worker, ("problem", self.problem_id, str(self._write_problem()), paths)):
             worker.problem = self.problem_id
             return True
         return False
@@ -271,6 +273,7 @@ class Search:
 
     def _launch(self, study: optuna.Study, w: Worker, running: dict[Worker, _Running], now: float, end: float) -> None:
         trial = study.ask()
+        config: TrialConfig | None = None
         try:
             config = self.space.sample(trial)
             expected = self._expected_seconds(config.model)
@@ -283,11 +286,10 @@ class Search:
             blob = cloudpickle.dumps(pipeline)
         except Exception as exc:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            cfg = getattr(exc, "config", None)
             self._record(
                 TrialResult(
                     number=trial.number,
-                    config=cfg,
+                    config=config,
                     status="failed",
                     error=f"building the pipeline failed: {type(exc).__name__}: {exc}",
                 )

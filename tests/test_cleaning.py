@@ -134,11 +134,6 @@ def test_categorical_values_are_strings(table):
     assert list(out["code"][:3]) == ["1", "b", "2.5"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: TableCleaner documents categorical output as 'object' strings, but under pandas 3 "
-    "pd.DataFrame(...) infers the 'str' dtype for them",
-    strict=True,
-)
 def test_categorical_output_dtype_is_object_as_documented(cleaner, table):
     out = cleaner.transform(table)
     assert out["cat"].dtype == object
@@ -163,10 +158,6 @@ def test_output_index_is_fresh(cleaner, table):
     assert list(out.index) == list(range(N))
 
 
-@pytest.mark.xfail(
-    reason="BUG: datetime parts use Series.dt.dayofweek, deprecated in pandas 3 (Pandas4Warning) and removed in 4",
-    strict=True,
-)
 def test_datetime_parts_use_no_deprecated_pandas_api(cleaner, table):
     import warnings
 

@@ -99,12 +99,6 @@ def _calibration_problem(metrics):
     return problem, results
 
 
-@pytest.mark.xfail(
-    reason="BUG: finalize.ensemble_result accepts an ensemble that beats the best single pipeline on "
-    "the pooled out-of-fold score, but the leaderboard ranks (and best_score_ reports) the mean of the "
-    "fold scores, so the chosen ensemble can rank below the best single pipeline",
-    strict=True,
-)
 def test_an_accepted_ensemble_beats_the_best_single_pipeline_on_the_leaderboard(metrics):
     problem, ranked = _calibration_problem(metrics)
     assert ranked[0].mean == pytest.approx(1.0)  # the leaderboard's best

@@ -103,11 +103,6 @@ def test_a_plugin_that_fails_to_import_is_skipped_with_a_warning(site, iris_str)
     assert "missing dependency xyz" in failure.error
 
 
-@pytest.mark.xfail(
-    reason="BUG: worker processes get PYTHONPATH from sys.path only when spawned; shared workers started "
-    "before a plugin's directory joined sys.path cannot import its classes, so every trial of the plugin fails",
-    strict=True,
-)
 def test_entry_point_plugin_added_to_sys_path_after_workers_started(late_site, tmp_path, iris_str):
     X, y = iris_str
     AutoML(include=["linear"], time_budget=None, max_trials=1, **FAST).fit(X, y)  # workers are up

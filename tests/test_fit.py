@@ -87,10 +87,6 @@ def test_binary_score_is_the_metric(binary):
     assert expected > 0.9
 
 
-@pytest.mark.xfail(
-    reason="BUG: AutoML.score(X, y, sample_weight) accepts sample_weight and silently ignores it",
-    strict=True,
-)
 def test_score_does_not_ignore_sample_weight(binary):
     model, X_test, y_test, _ = binary
     half = len(y_test) // 2
@@ -100,6 +96,12 @@ def test_score_does_not_ignore_sample_weight(binary):
     except (ValueError, NotImplementedError, TypeError):
         return  # refusing weights is fine; ignoring them is not
     assert weighted == pytest.approx(model.score(X_test.iloc[:half], y_test.iloc[:half]))
+
+
+def test_score_rejects_weights_of_the_wrong_length(binary):
+    model, X_test, y_test, _ = binary
+    with pytest.raises(DataError, match="sample_weight has shape"):
+        model.score(X_test, y_test, sample_weight=np.ones(3))
 
 
 def test_binary_leaderboard(binary):

@@ -171,3 +171,31 @@ def test_roc_auc_on_a_fold_missing_a_class(registered, multiclass_preds):
     value = resolve_metric("roc_auc", "multiclass", registered).score(y[keep], proba[keep], np.array([0, 1, 2]))
     p = proba[keep][:, :2]
     assert value == pytest.approx(skm.roc_auc_score(y[keep], p[:, 1] / p.sum(axis=1)))
+
+
+@pytest.mark.parametrize("name", ["roc_auc", "log_loss", "accuracy", "balanced_accuracy", "f1"])
+def test_weights_count_for_every_builtin_classification_metric(registered, binary_preds, name):
+    y, proba = binary_preds
+    metric = resolve_metric(name, "binary", registered)
+    half = np.r_[np.ones(30), np.zeros(30)]
+    weighted = metric.score(y, proba, np.array([0, 1]), sample_weight=half)
+    assert weighted == pytest.approx(metric.score(y[:30], proba[:30], np.array([0, 1])))
+
+
+@pytest.mark.parametrize("name", ["rmse", "mae", "r2"])
+def test_weights_count_for_every_builtin_regression_metric(registered, name):
+    rng = np.random.default_rng(2)
+    y, pred = rng.normal(size=40), rng.normal(size=40)
+    metric = resolve_metric(name, "regression", registered)
+    weighted = metric.score(y, pred, None, sample_weight=np.r_[np.ones(20), np.zeros(20)])
+    assert weighted == pytest.approx(metric.score(y[:20], pred[:20], None))
+
+
+def test_weights_for_a_metric_function_without_them_are_refused():
+    from automl.specs import MetricSpec
+
+    spec = MetricSpec(name="plain", func=lambda y, p: 0.0, greater_is_better=True, needs="value", tasks="regression")
+    metric = resolve_metric("plain", "regression", {"plain": spec})
+    assert metric.score(np.zeros(3), np.zeros(3), None) == 0.0
+    with pytest.raises(ValueError, match="'plain' does not accept sample_weight"):
+        metric.score(np.zeros(3), np.zeros(3), None, sample_weight=np.ones(3))

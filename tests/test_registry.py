@@ -60,11 +60,6 @@ def test_duplicate_names_raise_naming_both_plugins():
     assert "'ModelPlugin@" in str(info.value)
 
 
-@pytest.mark.xfail(
-    reason="BUG: collect_components reverses pluggy's get_hookimpls(), which already lists plugins in "
-    "registration order, so components are collected last-loaded first",
-    strict=True,
-)
 def test_components_are_collected_in_load_order():
     comps = collect(model_plugin("gnb", GaussianNB))
     assert list(comps.models) == [
@@ -112,11 +107,6 @@ def test_registering_the_wrong_spec_type_raises():
         collect(Wrong())
 
 
-@pytest.mark.xfail(
-    reason="BUG: a misspelt hook marked with @hookimpl is silently ignored: pluggy creates a spec-less "
-    "HookCaller for it on register, so registry._register's hasattr(pm.hook, name) check passes",
-    strict=True,
-)
 def test_unknown_hook_name_raises():
     class Typo:
         @hookimpl

@@ -46,14 +46,6 @@ def test_get_set_params_and_clone(cls):
         est.set_params(no_such_parameter=1)
 
 
-NOT_FITTED_BUG = pytest.mark.xfail(
-    reason="BUG: predict/predict_proba evaluate self.best_pipeline_ before self._check_X(X) calls "
-    "check_is_fitted, so an unfitted estimator raises AttributeError instead of NotFittedError",
-    raises=AttributeError,
-    strict=True,
-)
-
-
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_unfitted_estimator_is_not_fitted(cls):
     est = cls()
@@ -63,14 +55,12 @@ def test_unfitted_estimator_is_not_fitted(cls):
         est.score(np.zeros((3, 2)), np.zeros(3))
 
 
-@NOT_FITTED_BUG
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_unfitted_predict_raises_not_fitted(cls):
     with pytest.raises(NotFittedError):
         cls().predict(np.zeros((3, 2)))
 
 
-@NOT_FITTED_BUG
 @pytest.mark.parametrize("cls", [AutoML, AutoMLClassifier])
 def test_unfitted_predict_proba_raises_not_fitted(cls):
     with pytest.raises(NotFittedError):
@@ -93,11 +83,9 @@ def test_tags():
 # -- scikit-learn's own checks ----------------------------------------------------------
 # Every check runs (about 25 s for both estimators: two trials per fit, one worker).
 # The failures listed are design decisions of the library, each with its reason.
-_UNFITTED = "BUG: predict raises AttributeError, not NotFittedError, before fit (see test_unfitted_predict_*)"
 EXPECTED_FAILED_CHECKS = {
-    "AutoMLClassifier": {"check_estimators_unfitted": _UNFITTED},
+    "AutoMLClassifier": {},
     "AutoMLRegressor": {
-        "check_estimators_unfitted": _UNFITTED,
         "check_regressors_train": (
             "score() is the fit's metric where greater is better (-rmse by default), "
             "not R^2, so it is not above 0.5 on the check's data"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -18,11 +19,55 @@ def wait_ready(pool: WorkerPool, timeout: float = 60.0) -> None:
         pool.poll(0.2)
 
 
-@pytest.fixture
-def pool():
+@pytest.fixture(params=["fork", "spawn"])
+def pool(request, monkeypatch):
+    """A pool whose workers are forked by the zygote, or started as fresh interpreters."""
+    if request.param == "spawn":
+        monkeypatch.setenv("AUTOML_WORKER_START", "spawn")
     p = WorkerPool(memory_limit=0)
     yield p
     p.close()
+
+
+def test_workers_are_forked_by_the_zygote_unless_told_otherwise(pool):
+    pool.ensure(1)
+    wait_ready(pool)
+    (worker,) = pool.workers
+    forked = os.environ.get("AUTOML_WORKER_START") != "spawn"
+    assert isinstance(worker.proc, subprocess.Popen) is not forked
+    if forked:  # the zygote, not this process, is the worker's parent
+        assert worker.proc.pid not in _children()
+
+
+def _children() -> set[int]:
+    try:
+        with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as fh:
+            return {int(p) for p in fh.read().split()}
+    except OSError:  # pragma: no cover - no procfs
+        return set()
+
+
+def test_a_worker_that_crashes_is_reported_with_its_signal(pool):
+    pool.ensure(1)
+    wait_ready(pool)
+    (worker,) = pool.workers
+    os.kill(worker.proc.pid, signal.SIGSEGV)
+    events = []
+    end = time.monotonic() + 10
+    while not events and time.monotonic() < end:
+        events = pool.poll(0.5)
+    assert events == [(worker, None)]
+    assert worker.exit_reason().startswith("the worker process was killed by SIGSEGV")
+
+
+def test_a_memory_limit_stops_a_greedy_worker_not_the_parent(pool):
+    pool.memory_limit = 1 << 30
+    pool.ensure(1)
+    wait_ready(pool)
+    (worker,) = pool.workers
+    with open(f"/proc/{worker.proc.pid}/limits") as fh:
+        limits = fh.read()
+    assert "Max address space" in limits and str(1 << 30) in limits
 
 
 def test_start_kill_and_exit_reason(pool):

@@ -11,29 +11,31 @@ from automl.markers import hookimpl
 from automl.specs import MetricSpec
 
 
-def _roc_auc(y: np.ndarray, proba: np.ndarray) -> float:
+def _roc_auc(y: np.ndarray, proba: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
     if proba.shape[1] == 2:
-        return skm.roc_auc_score(y, proba[:, 1])
+        return skm.roc_auc_score(y, proba[:, 1], sample_weight=sample_weight)
     present = np.unique(y)
     p = proba[:, present]
     p = p / np.clip(p.sum(axis=1, keepdims=True), 1e-15, None)
     if len(present) == 2:
-        return skm.roc_auc_score(y == present[1], p[:, 1])
-    return skm.roc_auc_score(y, p, multi_class="ovr", labels=present)
+        return skm.roc_auc_score(y == present[1], p[:, 1], sample_weight=sample_weight)
+    return skm.roc_auc_score(y, p, multi_class="ovr", labels=present, sample_weight=sample_weight)
 
 
-def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+def _log_loss(y: np.ndarray, proba: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
     p = np.clip(proba, 1e-15, 1.0)
-    return skm.log_loss(y, p / p.sum(axis=1, keepdims=True), labels=np.arange(proba.shape[1]))
+    return skm.log_loss(
+        y, p / p.sum(axis=1, keepdims=True), labels=np.arange(proba.shape[1]), sample_weight=sample_weight
+    )
 
 
-def _f1(y: np.ndarray, labels: np.ndarray) -> float:
+def _f1(y: np.ndarray, labels: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
     average = "binary" if max(int(np.max(y, initial=0)), int(np.max(labels, initial=0))) <= 1 else "macro"
-    return skm.f1_score(y, labels, average=average, zero_division=0.0)
+    return skm.f1_score(y, labels, average=average, zero_division=0.0, sample_weight=sample_weight)
 
 
-def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.asarray(y, dtype=float) - pred) ** 2)))
+def _rmse(y: np.ndarray, pred: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+    return float(np.sqrt(np.average((np.asarray(y, dtype=float) - pred) ** 2, weights=sample_weight)))
 
 
 _METRICS: tuple[tuple[str, Callable[..., float], bool, str, str], ...] = (
