@@ -29,6 +29,9 @@ class Context:
     n_threads : int
         Threads the estimator may use. During the search each trial gets one;
         the final refit gets all of ``n_jobs``.
+    final : bool
+        True when the estimator is the final one, refit on all rows after the
+        search; False while it is evaluated on folds.
     """
 
     task: str
@@ -39,6 +42,7 @@ class Context:
     n_classes: int = 0
     random_state: int | None = None
     n_threads: int = 1
+    final: bool = False
 
     @property
     def is_classification(self) -> bool:

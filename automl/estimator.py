@@ -381,9 +381,14 @@ class AutoML(BaseEstimator):
             ),
         )
 
-        def build(config: TrialConfig, n_threads: int, rows: int = n_fold_rows) -> Pipeline:
+        def build(config: TrialConfig, n_threads: int, final: bool = False) -> Pipeline:
+            rows = len(Xf) if final else n_fold_rows
             return build_pipeline(
-                config, comps.models, comps.preprocessors, schema, ctx.replace(n_threads=n_threads, n_rows=rows)
+                config,
+                comps.models,
+                comps.preprocessors,
+                schema,
+                ctx.replace(n_threads=n_threads, n_rows=rows, final=final),
             )
 
         observers = bool(pm.hook.automl_trial_finished.get_hookimpls())
@@ -422,7 +427,7 @@ class AutoML(BaseEstimator):
             self.max_trials,
             seed,
             on_result,
-            build_full=lambda c, t: build(c, t, len(Xf)),
+            build_full=lambda c, t: build(c, t, final=True),
         )
         try:
             results = search.run()

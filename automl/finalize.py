@@ -19,8 +19,24 @@ from automl.trial import TrialConfig, TrialResult
 
 logger = logging.getLogger(__name__)
 
-#: candidates considered for the ensemble: the best successful trials
+#: candidates considered for the ensemble: the best successful trials overall ...
 ENSEMBLE_CANDIDATES = 12
+#: ... and the best few of every model, so the ensemble can blend different kinds of model
+ENSEMBLE_PER_MODEL = 3
+
+
+def _candidates(ranked: list[TrialResult]) -> list[TrialResult]:
+    """The best trials overall and the best of each model, best first."""
+    per_model: dict[str, int] = {}
+    chosen = []
+    for i, r in enumerate(ranked):
+        if r.oof is None:
+            continue
+        seen = per_model.get(r.model, 0)
+        if i < ENSEMBLE_CANDIDATES or seen < ENSEMBLE_PER_MODEL:
+            chosen.append(r)
+            per_model[r.model] = seen + 1
+    return chosen
 
 
 @dataclass
@@ -51,7 +67,7 @@ def ensemble_result(
     Returns a leaderboard row (model ``"ensemble"``, ``members`` trial -> weight)
     when the ensemble beats the best single pipeline out of fold, else None.
     """
-    cands = [r for r in ranked[:ENSEMBLE_CANDIDATES] if r.oof is not None]
+    cands = _candidates(ranked)
     if len(cands) < 2:
         return None
     rows = _rows(cands)

@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 _PROBLEM_IDS = itertools.count(1)
 
 #: the final refit is estimated as this many times one fold's fit, scaled to all rows
-REFIT_SAFETY = 1.6
+#: (a model may fit twice in its final refit: early stopping, then all rows)
+REFIT_SAFETY = 2.0
 #: seconds always kept for building, pickling and returning the final pipeline
 REFIT_OVERHEAD = 0.3
 #: pruning starts once this many trials have finished
@@ -276,8 +277,8 @@ class Search:
         config: TrialConfig | None = None
         try:
             config = self.space.sample(trial)
-            expected = self._expected_seconds(config.model)
-            if self.best() is not None and expected > 1.5 * (end - now):
+            cap = self._trial_cap(config.model, end - now)
+            if cap is None:
                 # this model has needed more time than is left: do not start what cannot finish
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 self.skipped += 1
@@ -304,17 +305,36 @@ class Search:
                 )
             )
             return
-        # until something has succeeded, a trial may use all the search time left
-        cap = self.trial_time_share * self.budget.seconds if self.best() is not None else math.inf
-        cap = max(cap, 2.0) if math.isfinite(cap) else math.inf
         allowance = self._load_allowance if w.problem == self.problem_id else 0.0
         w.job = trial.number
         running[w] = _Running(trial.number, trial, config, now, min(now + cap, end) + allowance)
 
-    def _expected_seconds(self, model: str) -> float:
-        """Median wall time of this model's finished or stopped trials (0 if none yet)."""
-        times = [r.duration for r in self.results if r.model == model and r.status in ("ok", "timeout")]
-        return float(np.median(times)) if times else 0.0
+    def _trial_cap(self, model: str, left: float) -> float | None:
+        """Seconds a new trial of ``model`` may run, or None if it should not start.
+
+        Until a trial has succeeded, a trial may use all the search time left.
+        Then a model that has succeeded may use ``trial_time_share`` of the
+        budget; a model not tried yet gets a few times what the trials so far
+        needed, so one slow model cannot eat the search; a model whose trials
+        only timed out gets twice its longest attempt, and is not started at
+        all when its expected time is well beyond what is left.
+        """
+        if self.best() is None:
+            return math.inf
+        share = max(2.0, self.trial_time_share * self.budget.seconds)
+        mine = [r for r in self.results if r.model == model]
+        ok = [r.duration for r in mine if r.status == "ok"]
+        stopped = [r.duration for r in mine if r.status == "timeout"]
+        if ok:
+            expected, cap = float(np.median(ok)), share
+        elif stopped:
+            expected = cap = 2.0 * max(stopped)
+        else:
+            typical = float(np.median([r.duration for r in self.results if r.status == "ok"]))
+            expected, cap = 0.0, max(2.0, 0.1 * self.budget.seconds, 5.0 * typical)
+        if expected > 1.5 * left:
+            return None
+        return min(cap, share)
 
     def _maybe_prefit(self, now: float, end: float, running: dict[Worker, _Running]) -> None:
         """Refit the best pipeline so far on a free worker once the search nears its end."""

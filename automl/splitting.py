@@ -22,7 +22,11 @@ DEFAULT_FOLDS = 5
 #: up to this many rows, ``cv="auto"`` repeats the k folds twice to cut noise in model selection
 REPEAT_ROWS = 1000
 #: ``cv="auto"`` also uses a holdout when rows x columns per second of budget exceed this
-HOLDOUT_CELLS_PER_SECOND = 100_000
+#: (about FLAML's rule of thumb, ten million cells per hour): k folds would leave
+#: time for too few trials
+HOLDOUT_CELLS_PER_SECOND = 3_000
+#: below this many rows folds are cheap and one holdout too noisy: always k folds
+HOLDOUT_MIN_ROWS = 2_000
 
 
 def _kfold(k: int, y_codes: np.ndarray, task: str, seed: int | None, repeats: int = 1) -> tuple[Splits, str]:
@@ -83,8 +87,8 @@ def make_splits(
     ----------
     cv : "auto", int, float, "holdout", a scikit-learn splitter or an iterable of splits
         ``"auto"``: 5-fold (stratified for classification; repeated twice up to
-        1,000 rows), or a 20% holdout above
-        100,000 rows or when the table is large for the time budget. An int k: k folds.
+        1,000 rows), or a 20% holdout above 100,000 rows, or above 2,000 rows
+        when rows x columns exceed 3,000 per second of time budget. An int k: k folds.
         A float in (0, 1) or ``"holdout"``: one holdout split of that share (20% for ``"holdout"``).
     y_codes : ndarray
         Class indices or regression targets.
@@ -101,7 +105,7 @@ def make_splits(
     if isinstance(cv, str):
         if cv == "auto":
             cells_per_second = n * max(1, n_columns) / (time_budget or float("inf"))
-            if n > HOLDOUT_ROWS or cells_per_second > HOLDOUT_CELLS_PER_SECOND:
+            if n > HOLDOUT_ROWS or (n > HOLDOUT_MIN_ROWS and cells_per_second > HOLDOUT_CELLS_PER_SECOND):
                 return _holdout(0.2, y_codes, task, seed)
             return _kfold(DEFAULT_FOLDS, y_codes, task, seed, repeats=2 if n <= REPEAT_ROWS else 1)
         if cv == "holdout":

@@ -41,10 +41,13 @@ def test_auto_on_a_larger_table_is_five_folds_once():
 
 
 def test_auto_uses_a_holdout_when_the_table_is_large_for_the_budget():
-    y = np.array([0, 1] * 1000)
-    splits, desc = make_splits("auto", y, "binary", 0, n_columns=100, time_budget=1.0)
+    y = np.array([0, 1] * 1500)
+    splits, desc = make_splits("auto", y, "binary", 0, n_columns=10, time_budget=5.0)
     assert desc.startswith("holdout")
     assert len(splits) == 1
+    # the same table with a larger budget, or a small table whatever the budget: k folds
+    assert make_splits("auto", y, "binary", 0, n_columns=10, time_budget=60.0)[1] == "5-fold stratified"
+    assert make_splits("auto", y[:2000], "binary", 0, n_columns=100, time_budget=1.0)[1] == "5-fold stratified"
 
 
 def test_int_folds():

@@ -1,8 +1,10 @@
 """LightGBM gradient boosting, with native categorical and missing-value handling.
 
-The number of trees is learned, not searched: :class:`LGBMEarlyStopping` holds
-out a validation share of the training rows and stops adding trees when the
-validation loss stops improving.
+The number of trees is learned, not searched: :class:`LGBMEarlyStoppingClassifier`
+holds out a validation share of the training rows and stops adding trees when
+the validation loss stops improving. The final model is then refit on all rows
+with that number of trees (a little more, for the larger sample), so no row is
+held back from it.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ class _EarlyStopping(BaseEstimator):
         validation_fraction: float = 0.1,
         stopping_rounds: int = 50,
         random_state: int | None = None,
+        refit: bool = False,
     ) -> None:
         self.estimator = estimator
         self.validation_fraction = validation_fraction
         self.stopping_rounds = stopping_rounds
         self.random_state = random_state
+        self.refit = refit
 
     def fit(self, X: Any, y: Any) -> _EarlyStopping:
         """Fit with early stopping on a held-out share of the rows (when there are enough)."""
@@ -57,6 +61,12 @@ class _EarlyStopping(BaseEstimator):
                 callbacks=[lgb.early_stopping(self.stopping_rounds, verbose=False)],
             )
             self.n_estimators_ = int(est.best_iteration_ or est.n_estimators)
+            if self.refit:
+                # all rows, and trees in proportion to them
+                trees = max(1, int(np.ceil(self.n_estimators_ / (1.0 - self.validation_fraction))))
+                est = clone(self.estimator).set_params(n_estimators=trees)
+                est.fit(X, y)
+                self.n_estimators_ = trees
         else:
             est.fit(X, y)
             self.n_estimators_ = int(est.n_estimators)
@@ -93,6 +103,9 @@ class LGBMEarlyStoppingClassifier(ClassifierMixin, _EarlyStopping):
         Stop after this many trees without improvement.
     random_state : int or None
         Seed of the hold-out split.
+    refit : bool
+        After early stopping, fit again on all rows with the number of trees
+        found (scaled to the larger sample).
     """
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -150,7 +163,9 @@ def build(params, ctx):
     if not early:
         return model
     wrapper = LGBMEarlyStoppingClassifier if ctx.is_classification else LGBMEarlyStoppingRegressor
-    return wrapper(model, validation_fraction=0.1, stopping_rounds=50, random_state=ctx.random_state)
+    return wrapper(
+        model, validation_fraction=0.1, stopping_rounds=50, random_state=ctx.random_state, refit=ctx.final
+    )
 
 
 @hookimpl
