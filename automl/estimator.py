@@ -428,6 +428,7 @@ class AutoML(BaseEstimator):
             seed,
             on_result,
             build_full=lambda c, t: build(c, t, final=True),
+            ensemble=self.ensemble,
         )
         try:
             results = search.run()

@@ -4,39 +4,17 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from sklearn.pipeline import Pipeline
 
-from automl.ensemble import EnsembleClassifier, EnsembleRegressor, greedy_selection
-from automl.evaluation import Problem
+from automl.ensemble import EnsembleClassifier, EnsembleRegressor, ensemble_result
 from automl.search import Search
 from automl.trial import TrialConfig, TrialResult
 
 logger = logging.getLogger(__name__)
-
-#: candidates considered for the ensemble: the best successful trials overall ...
-ENSEMBLE_CANDIDATES = 12
-#: ... and the best few of every model, so the ensemble can blend different kinds of model
-ENSEMBLE_PER_MODEL = 3
-
-
-def _candidates(ranked: list[TrialResult]) -> list[TrialResult]:
-    """The best trials overall and the best of each model, best first."""
-    per_model: dict[str, int] = {}
-    chosen = []
-    for i, r in enumerate(ranked):
-        if r.oof is None:
-            continue
-        seen = per_model.get(r.model, 0)
-        if i < ENSEMBLE_CANDIDATES or seen < ENSEMBLE_PER_MODEL:
-            chosen.append(r)
-            per_model[r.model] = seen + 1
-    return chosen
 
 
 @dataclass
@@ -46,64 +24,6 @@ class Final:
     pipeline: Any
     config: TrialConfig | None
     result: TrialResult | None
-
-
-def _rows(results: list[TrialResult]) -> np.ndarray:
-    oof = results[0].oof
-    assert oof is not None
-    finite = np.isfinite(oof)
-    return finite.all(axis=1) if finite.ndim == 2 else finite
-
-
-def ensemble_result(
-    ranked: list[TrialResult],
-    problem: Problem,
-    n_iterations: int = 25,
-    stop_at: float = math.inf,
-    clock: Callable[[], float] = time.monotonic,
-) -> TrialResult | None:
-    """Greedy selection over the best trials' out-of-fold predictions.
-
-    Returns a leaderboard row (model ``"ensemble"``, ``members`` trial -> weight)
-    when the ensemble beats the best single pipeline out of fold, else None.
-    """
-    cands = _candidates(ranked)
-    if len(cands) < 2:
-        return None
-    rows = _rows(cands)
-    if rows.sum() < 2:
-        return None
-    metric = problem.metric
-    usable = [r for r in cands if np.isfinite(r.oof[rows]).all()]
-    if len(usable) < 2:
-        return None
-    y = problem.y_codes[rows]
-    sel = greedy_selection(
-        [r.oof[rows] for r in usable], y, metric, problem.classes, n_iterations, stop_at=stop_at, clock=clock
-    )
-    if len(sel.weights) < 2 or not sel.score > sel.best_single_score:
-        return None
-    blend = sum(w * usable[i].oof for i, w in sel.weights.items())
-    fold_scores = []
-    for _, valid in problem.splits:
-        fold_scores.append(metric.score(problem.y_codes[valid], blend[valid], problem.classes))
-    # the leaderboard ranks by the mean of the fold scores: the ensemble must win there too
-    if not metric.objective(float(np.mean(fold_scores))) > metric.objective(ranked[0].mean):
-        return None
-    members = {usable[i].number: round(w, 4) for i, w in sel.weights.items()}
-    result = TrialResult(
-        number=-1,
-        config=None,
-        status="ok",
-        fold_scores=[float(s) for s in fold_scores],
-        fit_seconds=sum(usable[i].fit_seconds for i in sel.weights),
-        predict_seconds=sum(usable[i].predict_seconds for i in sel.weights),
-        oof=blend,
-        members=members,
-    )
-    result.member_results = [usable[i] for i in sel.weights]  # type: ignore[attr-defined]
-    result.member_weights = list(sel.weights.values())  # type: ignore[attr-defined]
-    return result
 
 
 def finalize(
@@ -191,4 +111,4 @@ def _choose(
     return None
 
 
-__all__ = ["ENSEMBLE_CANDIDATES", "Final", "ensemble_result", "finalize"]
+__all__ = ["Final", "finalize"]

@@ -23,6 +23,7 @@ import numpy as np
 import optuna
 
 from automl.budget import Budget
+from automl.ensemble import ensemble_result
 from automl.evaluation import Evaluation, Problem
 from automl.portfolio import load_portfolio
 from automl.space import SearchSpace
@@ -83,6 +84,8 @@ class Search:
         ``build(config, n_threads)`` for all rows. When given, the best pipeline
         so far is refitted on the free worker near the end of the search, so a
         fitted model exists even if the final refit cannot finish.
+    ensemble : bool
+        The final model may be an ensemble: keep time for refitting its members.
     """
 
     def __init__(
@@ -99,6 +102,7 @@ class Search:
         trial_time_share: float = 0.5,
         prune: bool = True,
         build_full: Callable[[TrialConfig, int], Any] | None = None,
+        ensemble: bool = True,
     ) -> None:
         self.space = space
         self.build = build
@@ -112,6 +116,11 @@ class Search:
         self.trial_time_share = trial_time_share
         self.prune = prune and len(problem.splits) >= 3
         self.build_full = build_full
+        self.use_ensemble = ensemble
+        #: the trials the final model is expected to need, best first (see _update_plan)
+        self.plan: list[TrialResult] = []
+        self._plan_at = -math.inf
+        self._plan_ok = 0
         #: trial number -> pipeline fitted on all rows during the search
         self.prefit: dict[int, Any] = {}
         self._prefit: tuple[Worker, int] | None = None
@@ -177,22 +186,45 @@ class Search:
         per_fold = (result.fit_seconds + result.predict_seconds) / len(result.fold_scores)
         return REFIT_OVERHEAD + REFIT_SAFETY * per_fold / max(self._fold_share, 0.05)
 
+    def _update_plan(self) -> None:
+        """Guess which pipelines the final model will need: the best one and a likely ensemble's members.
+
+        Recomputed at most every few seconds (greedy selection is cheap but not free),
+        and only with a time limit: the plan sizes the time kept for the final refit
+        and chooses what to refit on the spare worker near the end.
+        """
+        now = self.budget.now()
+        n_ok = sum(r.status == "ok" for r in self.results)
+        if not math.isfinite(self.budget.seconds) or n_ok == self._plan_ok:
+            return
+        if self.plan and now - self._plan_at < max(1.0, 0.05 * self.budget.seconds):
+            return
+        self._plan_at, self._plan_ok = now, n_ok
+        metric = self.problem.metric
+        ranked = sorted((r for r in self.results if r.status == "ok"), key=lambda r: -metric.objective(r.mean))
+        plan = ranked[:1]
+        if self.use_ensemble:
+            ens = ensemble_result(ranked, self.problem, stop_at=now + 0.25, clock=self.budget.now)
+            if ens is not None:
+                plan += [m for m in ens.member_results if m is not ranked[0]]  # type: ignore[attr-defined]
+        self.plan = plan
+
     def search_end(self) -> float:
         """Clock time when trials must stop, leaving time to choose and refit the final model.
 
-        The reserve covers the refit of the best pipeline, or of the three best
-        fitted in parallel (a likely ensemble), whichever is longer, plus a small
-        share of the budget for choosing the ensemble.
+        The reserve covers the refit of the best pipeline, or of the planned
+        ensemble's members fitted in parallel, whichever is longer (pipelines
+        already refitted on the spare worker cost nothing), plus a small share of
+        the budget for choosing the ensemble.
         """
-        ok = [r for r in self.results if r.status == "ok"]
-        if not ok:
+        if self.best() is None:
             return self.budget.deadline - self.refit_estimate(None)
-        metric = self.problem.metric
-        top = sorted(ok, key=lambda r: -metric.objective(r.mean))[:3]
-        single = self.refit_estimate(top[0])
-        members = sum(self.refit_estimate(r) for r in top) / min(len(top), self.n_workers)
+        plan = self.plan or [self.best()]
+        todo = [r for r in plan if r.number not in self.prefit]
+        single = 0.0 if plan[0].number in self.prefit else self.refit_estimate(plan[0])
+        members = sum(self.refit_estimate(r) for r in todo) / max(1, min(len(todo), self.n_workers))
         choose = min(0.02 * self.budget.seconds, 2.0) if math.isfinite(self.budget.seconds) else 0.0
-        return self.budget.deadline - max(single, members) - choose
+        return self.budget.deadline - max(single, members, REFIT_OVERHEAD) - choose
 
     # -- the loop ------------------------------------------------------------
     def _study(self) -> optuna.Study:
@@ -242,6 +274,7 @@ class Search:
     def _loop(self, study: optuna.Study, running: dict[Worker, _Running]) -> None:
         asked = 0
         while True:
+            self._update_plan()
             now = self.budget.now()
             end = self.search_end()
             for w, r in list(running.items()):
@@ -277,7 +310,9 @@ class Search:
         config: TrialConfig | None = None
         try:
             config = self.space.sample(trial)
-            cap = self._trial_cap(config.model, end - now)
+            cap = self._trial_cap(
+                config.model, end - now, sum(r.config.model == config.model for r in running.values())
+            )
             if cap is None:
                 # this model has needed more time than is left: do not start what cannot finish
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -309,15 +344,16 @@ class Search:
         w.job = trial.number
         running[w] = _Running(trial.number, trial, config, now, min(now + cap, end) + allowance)
 
-    def _trial_cap(self, model: str, left: float) -> float | None:
+    def _trial_cap(self, model: str, left: float, running: int = 0) -> float | None:
         """Seconds a new trial of ``model`` may run, or None if it should not start.
 
         Until a trial has succeeded, a trial may use all the search time left.
         Then a model that has succeeded may use ``trial_time_share`` of the
-        budget; a model not tried yet gets a few times what the trials so far
-        needed, so one slow model cannot eat the search; a model whose trials
-        only timed out gets twice its longest attempt, and is not started at
-        all when its expected time is well beyond what is left.
+        budget. A model without a success gets a few times what the trials so
+        far needed (so one slow model cannot eat the search), one trial at a
+        time (``running`` counts its trials in progress); once it has timed out,
+        it gets twice its longest attempt, and only while that is a small share
+        of the time left.
         """
         if self.best() is None:
             return math.inf
@@ -326,38 +362,49 @@ class Search:
         ok = [r.duration for r in mine if r.status == "ok"]
         stopped = [r.duration for r in mine if r.status == "timeout"]
         if ok:
-            expected, cap = float(np.median(ok)), share
-        elif stopped:
-            expected = cap = 2.0 * max(stopped)
+            if float(np.median(ok)) > 1.5 * left:
+                return None
+            return share
+        if running:
+            return None
+        if stopped:
+            cap = 2.0 * max(stopped)
+            if cap > 0.25 * left:
+                return None
         else:
             typical = float(np.median([r.duration for r in self.results if r.status == "ok"]))
-            expected, cap = 0.0, max(2.0, 0.1 * self.budget.seconds, 5.0 * typical)
-        if expected > 1.5 * left:
-            return None
+            cap = max(2.0, 0.1 * self.budget.seconds, 5.0 * typical)
         return min(cap, share)
 
     def _maybe_prefit(self, now: float, end: float, running: dict[Worker, _Running]) -> None:
-        """Refit the best pipeline so far on a free worker once the search nears its end."""
+        """Refit the planned final pipelines on the spare worker, one by one, once the search nears its end."""
         if self.build_full is None or self._prefit is not None:
             return
-        best = self.best()
-        if best is None or best.config is None or best.number in self.prefit or best.number in self._prefit_failed:
+        todo = [
+            r
+            for r in (self.plan or [self.best()])
+            if r is not None
+            and r.config is not None
+            and r.number not in self.prefit
+            and r.number not in self._prefit_failed
+        ]
+        if not todo:
             return
-        est = self.refit_estimate(best)
+        est = sum(self.refit_estimate(r) for r in todo)
         if end - now > max(4 * est, 0.25 * (end - self.budget.start)):
             return
         idle = [w for w in self.pool.workers if w.ready and not w.busy and w not in running]
         if not idle:
             return
-        w = idle[0]
+        w, target = idle[0], todo[0]
         try:
-            blob = cloudpickle.dumps(self.build_full(best.config, 1))
+            blob = cloudpickle.dumps(self.build_full(target.config, 1))
         except Exception:
-            self._prefit_failed.add(best.number)
+            self._prefit_failed.add(target.number)
             return
         if self._load(w) and self.pool.send(w, ("fit", 0, blob, 1)):
-            w.job = ("prefit", best.number)
-            self._prefit = (w, best.number)
+            w.job = ("prefit", target.number)
+            self._prefit = (w, target.number)
 
     def _handle_prefit(self, msg: tuple | None) -> None:
         assert self._prefit is not None

@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from automl.ensemble import EnsembleClassifier, EnsembleRegressor, greedy_selection
+from automl.ensemble import EnsembleClassifier, EnsembleRegressor, ensemble_result, greedy_selection
 from automl.evaluation import Problem
-from automl.finalize import ensemble_result
 from automl.metrics import resolve_metric
 from automl.registry import collect_components, get_plugin_manager
 from automl.trial import TrialResult

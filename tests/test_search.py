@@ -1,0 +1,130 @@
+"""automl.search.Search: how much time a trial gets, and what the final refit is planned around."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_budget import FakeClock
+
+from automl.budget import Budget
+from automl.evaluation import Problem
+from automl.metrics import resolve_metric
+from automl.registry import collect_components, get_plugin_manager
+from automl.search import Search
+from automl.trial import TrialConfig, TrialResult
+
+
+@pytest.fixture(scope="module")
+def rmse():
+    return resolve_metric("rmse", "regression", collect_components(get_plugin_manager(entry_points=False)).metrics)
+
+
+def make_search(rmse, budget_seconds=60.0, ensemble=True):
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=100)
+    splits = [(np.arange(50, 100), np.arange(50)), (np.arange(50), np.arange(50, 100))]
+    problem = Problem(
+        X=pd.DataFrame({"a": y}), y=y, y_codes=y, classes=None, splits=splits, metric=rmse, task="regression"
+    )
+    clock = FakeClock(0.0)
+    search = Search(
+        space=None,
+        build=None,
+        problem=problem,
+        budget=Budget(budget_seconds, clock=clock),
+        pool=None,
+        n_workers=2,
+        max_trials=None,
+        seed=0,
+        on_result=lambda r: None,
+        ensemble=ensemble,
+    )
+    return search, clock, y
+
+
+def result(number, model, status="ok", duration=1.0, scores=(1.0, 1.0), oof=None):
+    config = TrialConfig(model=model, model_params={}, preprocessing={})
+    return TrialResult(
+        number=number,
+        config=config,
+        status=status,
+        fold_scores=list(scores) if status == "ok" else [],
+        fit_seconds=duration,
+        oof=oof,
+        duration=duration,
+    )
+
+
+def test_before_any_success_a_trial_may_use_all_the_time_left(rmse):
+    search, _, _ = make_search(rmse)
+    search.results = [result(0, "slow", status="timeout", duration=20.0)]
+    assert search._trial_cap("slow", 40.0) == np.inf
+
+
+def test_a_model_not_tried_yet_gets_a_few_times_what_the_others_needed(rmse):
+    search, _, _ = make_search(rmse, budget_seconds=60.0)
+    search.results = [result(0, "fast", duration=2.0), result(1, "fast", duration=2.0)]
+    assert search._trial_cap("forest", 50.0) == pytest.approx(10.0)  # 5 x the typical 2 s
+    assert search._trial_cap("fast", 50.0) == pytest.approx(30.0)  # half the budget once it has succeeded
+
+
+def test_an_unproven_model_runs_one_trial_at_a_time(rmse):
+    search, _, _ = make_search(rmse, budget_seconds=60.0)
+    search.results = [result(0, "fast", duration=1.0)]
+    assert search._trial_cap("forest", 50.0, running=1) is None
+    assert search._trial_cap("fast", 50.0, running=1) == pytest.approx(30.0)
+
+
+def test_a_model_that_only_timed_out_gets_twice_its_longest_attempt_while_time_is_plenty(rmse):
+    search, _, _ = make_search(rmse, budget_seconds=60.0)
+    search.results = [result(0, "fast", duration=1.0), result(1, "forest", status="timeout", duration=6.0)]
+    assert search._trial_cap("forest", 50.0) == pytest.approx(12.0)
+    # 12 s would be more than a quarter of the 40 s left: not started
+    assert search._trial_cap("forest", 40.0) is None
+
+
+def test_a_model_that_needs_more_than_the_time_left_is_not_started(rmse):
+    search, _, _ = make_search(rmse, budget_seconds=60.0)
+    search.results = [result(0, "slow", duration=10.0)]
+    assert search._trial_cap("slow", 6.0) is None  # 10 s needed, 6 s left
+    assert search._trial_cap("slow", 7.0) == pytest.approx(30.0)  # tight, but it may finish
+
+
+def test_the_plan_holds_the_best_and_the_likely_ensemble_members(rmse):
+    search, clock, y = make_search(rmse)
+    low, high = y - 0.5, y + 0.5  # each 0.5 off; their average is exact
+    search.results = [
+        result(0, "a", scores=(0.5, 0.5), oof=low),
+        result(1, "b", scores=(0.5001, 0.5001), oof=high),
+        result(2, "c", scores=(2.0, 2.0), oof=y + 2.0),
+    ]
+    search._update_plan()
+    assert [r.number for r in search.plan] == [0, 1]
+
+
+def test_without_an_ensemble_the_plan_is_the_best_alone(rmse):
+    search, _, y = make_search(rmse, ensemble=False)
+    search.results = [
+        result(0, "a", scores=(0.5, 0.5), oof=y - 0.5),
+        result(1, "b", scores=(0.5001, 0.5001), oof=y + 0.5),
+    ]
+    search._update_plan()
+    assert [r.number for r in search.plan] == [0]
+
+
+def test_the_search_stops_early_enough_to_refit_the_planned_members(rmse):
+    search, clock, y = make_search(rmse, budget_seconds=60.0)
+    search.results = [
+        result(0, "a", scores=(0.5, 0.5), oof=y - 0.5, duration=4.0),
+        result(1, "b", scores=(0.5001, 0.5001), oof=y + 0.5, duration=4.0),
+    ]
+    search.results[0].fit_seconds = search.results[1].fit_seconds = 4.0  # 2 s per fold on half the rows
+    single = search.refit_estimate(search.results[0])
+    search._update_plan()
+    # two members refit in parallel on two workers: as long as one of them
+    assert search.search_end() == pytest.approx(60.0 - single - 1.2)
+    search.prefit[0] = object()  # refitted already on the spare worker
+    assert search.search_end() == pytest.approx(60.0 - single - 1.2)
+    search.prefit[1] = object()
+    assert search.search_end() == pytest.approx(60.0 - 0.3 - 1.2)
