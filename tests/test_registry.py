@@ -12,7 +12,7 @@ from automl import ModelSpec, PluginError, PluginLoadWarning, PreprocessorSpec, 
 from automl.registry import DEFAULT_PLUGINS, collect_components, get_plugin_manager
 
 BUILTIN_MODELS = {"linear", "knn", "hist_gradient_boosting", "lightgbm", "random_forest", "extra_trees"}
-BUILTIN_PREPROCESSORS = {"impute", "impute_scale", "passthrough", "onehot", "ordinal", "native"}
+BUILTIN_PREPROCESSORS = {"impute", "impute_scale", "passthrough", "onehot", "ordinal", "native", "target"}
 BUILTIN_METRICS = {"roc_auc", "log_loss", "accuracy", "balanced_accuracy", "f1", "rmse", "mae", "r2"}
 
 

@@ -1,8 +1,15 @@
-"""Built-in preprocessing: numeric imputation and scaling, categorical encoding."""
+"""Built-in preprocessing: numeric imputation and scaling, categorical encoding.
+
+Categorical columns can be one-hot encoded (rare values grouped), ordinal
+encoded, target encoded (cross-fitted, for many-valued columns) or handed to
+models that handle categories natively.
+"""
 
 from __future__ import annotations
 
+import sklearn
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
     OneHotEncoder,
@@ -10,6 +17,7 @@ from sklearn.preprocessing import (
     QuantileTransformer,
     RobustScaler,
     StandardScaler,
+    TargetEncoder,
 )
 
 from automl.markers import hookimpl
@@ -17,6 +25,7 @@ from automl.specs import PreprocessorSpec
 from automl.transformers import CategoryEncoder
 
 _MISSING = "__missing__"
+_SKLEARN = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
 
 
 def _impute_space(trial, ctx):
@@ -85,6 +94,25 @@ def _ordinal(params, ctx):
     )
 
 
+def _target_space(trial, ctx):
+    return {"smooth": trial.suggest_float("smooth", 0.1, 100.0, log=True)}
+
+
+def _target(params, ctx):
+    # cross-fitted inside fit_transform, so a row's own target never leaks into its code;
+    # scaled because the codes are in the target's units
+    folds: dict = {"cv": 5, "shuffle": True, "random_state": ctx.random_state}
+    if _SKLEARN >= (1, 9):  # a splitter as cv; shuffle and random_state are deprecated
+        splitter = KFold if ctx.task == "regression" else StratifiedKFold
+        folds = {"cv": splitter(5, shuffle=True, random_state=ctx.random_state)}
+    encoder = TargetEncoder(
+        target_type="continuous" if ctx.task == "regression" else ctx.task,
+        smooth=params.get("smooth", "auto"),
+        **folds,
+    )
+    return make_pipeline(SimpleImputer(strategy="constant", fill_value=_MISSING), encoder, StandardScaler())
+
+
 def _native_space(trial, ctx):
     return {"min_frequency": trial.suggest_int("min_frequency", 1, 20, log=True)}
 
@@ -95,7 +123,7 @@ def _native(params, ctx):
 
 @hookimpl
 def automl_register_preprocessors(register):
-    """Register impute, impute_scale, passthrough, onehot, ordinal and native."""
+    """Register impute, impute_scale, passthrough, onehot, ordinal, target and native."""
     register(
         PreprocessorSpec(
             name="impute",
@@ -144,6 +172,16 @@ def automl_register_preprocessors(register):
             build=_ordinal,
             excludes=("needs_scaling",),
             priority=0,
+        )
+    )
+    register(
+        PreprocessorSpec(
+            name="target",
+            kind="categorical",
+            build=_target,
+            space=_target_space,
+            defaults={"smooth": 10.0},
+            priority=-1,
         )
     )
     register(
