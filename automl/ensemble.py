@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,13 +114,16 @@ def ensemble_result(
     n_iterations: int = 25,
     stop_at: float = math.inf,
     clock: Callable[[], float] = time.monotonic,
+    allowed: Container[int] | None = None,
 ) -> TrialResult | None:
     """Greedy selection over the best trials' out-of-fold predictions.
 
     Returns a leaderboard row (model ``"ensemble"``, ``members`` trial -> weight)
     when the ensemble beats the best single pipeline out of fold, else None.
+    ``allowed`` restricts the members to these trial numbers (those whose refit
+    fits in the time left); the ensemble must still beat the best of all trials.
     """
-    cands = _candidates(ranked)
+    cands = _candidates(ranked if allowed is None else [r for r in ranked if r.number in allowed])
     if len(cands) < 2:
         return None
     rows = _rows(cands)

@@ -63,6 +63,21 @@ class Evaluation:
     oof: np.ndarray | None = None
     fit_seconds: list[float] = field(default_factory=list)
     predict_seconds: list[float] = field(default_factory=list)
+    #: per fold, the ``learned_params_`` the fitted model reported (see :func:`learned_params`)
+    learned: list[dict[str, Any]] = field(default_factory=list)
+
+
+def learned_params(estimator: Any) -> dict[str, Any]:
+    """What a fitted model learned about its own settings, to reuse in its final refit.
+
+    A model that sizes itself on held-out rows (a number of trees found by early
+    stopping) may set ``learned_params_``, a dict of parameters for its
+    component's ``build``; the engine passes their median over the folds to the
+    final refit, which then needs no rows held out. For a pipeline, its last step's.
+    """
+    last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    found = getattr(last, "learned_params_", None)
+    return dict(found) if isinstance(found, dict) else {}
 
 
 def predictions(estimator: Any, X: pd.DataFrame, task: str, classes: np.ndarray | None) -> np.ndarray:
@@ -146,6 +161,7 @@ def evaluate(
         out.fit_seconds.append(t1 - t0)
         out.predict_seconds.append(t2 - t1)
         out.fold_scores.append(float(score))
+        out.learned.append(learned_params(est))
         oof[valid] += pred
         seen[valid] += 1
         if on_fold is not None and not on_fold(i, float(score)):
@@ -163,4 +179,4 @@ def fit_full(estimator: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[Any, float
     return estimator, time.perf_counter() - t0
 
 
-__all__ = ["Evaluation", "Problem", "TrialPruned", "evaluate", "fit_full", "predictions"]
+__all__ = ["Evaluation", "Problem", "TrialPruned", "evaluate", "fit_full", "learned_params", "predictions"]

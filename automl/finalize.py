@@ -56,7 +56,28 @@ def finalize(
     try:
         return _choose(search, jobs, ranked, n_workers, use_ensemble)
     finally:
-        jobs.stop()
+        jobs.stop(quiet=True)  # what still runs is no longer needed
+
+
+def _refit_need(search: Search, ens: TrialResult, best: TrialResult, n_workers: int) -> float:
+    """Seconds to refit an ensemble's members other than the best, in parallel, skipping those refit already."""
+    todo = [m for m in ens.member_results if m is not best and m.number not in search.prefit]  # type: ignore[attr-defined]
+    return sum(search.refit_estimate(m) for m in todo) / max(1, min(len(todo), n_workers))
+
+
+def _affordable(
+    search: Search, ranked: list[TrialResult], best: TrialResult, n_workers: int, seconds: float
+) -> set[int]:
+    """Trial numbers whose refits fit in ``seconds``: those done already, the best, then the quickest."""
+    chosen = {best.number, *(r.number for r in ranked if r.number in search.prefit)}
+    spent = 0.0
+    for r in sorted((r for r in ranked if r.number not in chosen), key=search.refit_estimate):
+        cost = search.refit_estimate(r) / max(1, n_workers)
+        if spent + cost > seconds:
+            break
+        chosen.add(r.number)
+        spent += cost
+    return chosen
 
 
 def _choose(
@@ -71,20 +92,23 @@ def _choose(
     if not ranked:
         return None
     best = ranked[0]
-    jobs.submit(best.number, best.config, n_workers)
+    jobs.submit(best.number, best.final_config, n_workers)
     ens = None
+    limit = budget.now() + max(0.05, 0.25 * budget.remaining()) if math.isfinite(budget.deadline) else math.inf
     if use_ensemble:
-        limit = budget.now() + max(0.05, 0.25 * budget.remaining()) if math.isfinite(budget.deadline) else math.inf
         ens = ensemble_result(ranked, problem, stop_at=limit, clock=budget.now)
+    if ens is not None and _refit_need(search, ens, best, n_workers) >= 0.9 * budget.remaining():
+        # too slow to refit: the best ensemble of the pipelines that can be refit in time
+        affordable = _affordable(search, ranked, best, n_workers, 0.7 * budget.remaining())
+        ens = ensemble_result(ranked, problem, stop_at=limit, clock=budget.now, allowed=affordable)
     if ens is not None:
         members: list[TrialResult] = ens.member_results  # type: ignore[attr-defined]
         weights: list[float] = ens.member_weights  # type: ignore[attr-defined]
         others = [m for m in members if m is not best]
-        todo = [m for m in others if m.number not in search.prefit]
-        need = sum(search.refit_estimate(m) for m in todo) / max(1, min(len(todo), n_workers))
+        need = _refit_need(search, ens, best, n_workers)
         if need < budget.remaining():
             for m in others:
-                jobs.submit(m.number, m.config, 1)
+                jobs.submit(m.number, m.final_config, 1)
             jobs.wait([m.number for m in members])
             if all(m.number in jobs.done for m in members):
                 fitted = [(f"trial_{m.number}", jobs.done[m.number][0]) for m in members]
@@ -104,7 +128,7 @@ def _choose(
             pipeline = jobs.done[r.number][0] if r.number in jobs.done else search.prefit[r.number]
             return Final(pipeline, r.config, r)
     for r in ranked[1:3]:
-        jobs.submit(r.number, r.config, n_workers)
+        jobs.submit(r.number, r.final_config, n_workers)
         jobs.wait([r.number])
         if r.number in jobs.done:
             return Final(jobs.done[r.number][0], r.config, r)

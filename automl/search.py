@@ -39,6 +39,8 @@ _PROBLEM_IDS = itertools.count(1)
 REFIT_SAFETY = 2.0
 #: seconds always kept for building, pickling and returning the final pipeline
 REFIT_OVERHEAD = 0.3
+#: share of the budget the search may give up for refitting an ensemble's members
+ENSEMBLE_RESERVE_SHARE = 0.1
 #: pruning starts once this many trials have finished
 PRUNE_AFTER_TRIALS = 10
 
@@ -123,7 +125,9 @@ class Search:
         self._plan_ok = 0
         #: trial number -> pipeline fitted on all rows during the search
         self.prefit: dict[int, Any] = {}
-        self._prefit: tuple[Worker, int] | None = None
+        self._prefit: tuple[Worker, int, float] | None = None
+        #: actual / nominal seconds of the refits done during the search, to calibrate estimates
+        self._refit_ratios: list[float] = []
         self._prefit_failed: set[int] = set()
         #: no time limit: batches told in trial order, so runs repeat exactly
         self.deterministic = not math.isfinite(budget.seconds)
@@ -179,12 +183,24 @@ class Search:
         metric = self.problem.metric
         return max(ok, key=lambda r: metric.objective(r.mean))
 
+    def _nominal_refit(self, result: TrialResult) -> float:
+        """One fold's fit and predict time, scaled to all rows."""
+        per_fold = (result.fit_seconds + result.predict_seconds) / max(1, len(result.fold_scores))
+        return per_fold / max(self._fold_share, 0.05)
+
     def refit_estimate(self, result: TrialResult | None) -> float:
-        """Seconds the final refit of ``result`` is expected to take."""
+        """Seconds the final refit of ``result`` is expected to take.
+
+        The nominal time (one fold's, scaled to all rows) times a safety factor:
+        :data:`REFIT_SAFETY` until a refit has run during the search, then a
+        little more than the largest actual / nominal ratio seen.
+        """
         if result is None or not result.fold_scores:
             return REFIT_OVERHEAD + 0.1 * min(self.budget.seconds, 60.0)
-        per_fold = (result.fit_seconds + result.predict_seconds) / len(result.fold_scores)
-        return REFIT_OVERHEAD + REFIT_SAFETY * per_fold / max(self._fold_share, 0.05)
+        factor = REFIT_SAFETY
+        if self._refit_ratios:
+            factor = min(3.0, max(1.0, 1.25 * max(self._refit_ratios)))
+        return REFIT_OVERHEAD + factor * self._nominal_refit(result)
 
     def _update_plan(self) -> None:
         """Guess which pipelines the final model will need: the best one and a likely ensemble's members.
@@ -208,6 +224,9 @@ class Search:
             if ens is not None:
                 plan += [m for m in ens.member_results if m is not ranked[0]]  # type: ignore[attr-defined]
         self.plan = plan
+        logger.debug(
+            "plan: trials %s, refit reserve %.1fs", [r.number for r in plan], self.budget.deadline - self.search_end()
+        )
 
     def search_end(self) -> float:
         """Clock time when trials must stop, leaving time to choose and refit the final model.
@@ -223,6 +242,9 @@ class Search:
         todo = [r for r in plan if r.number not in self.prefit]
         single = 0.0 if plan[0].number in self.prefit else self.refit_estimate(plan[0])
         members = sum(self.refit_estimate(r) for r in todo) / max(1, min(len(todo), self.n_workers))
+        # an ensemble too slow to refit is cut down to what can be refit (see finalize):
+        # it may not stop the search much earlier than the best pipeline alone would
+        members = min(members, single + ENSEMBLE_RESERVE_SHARE * self.budget.seconds)
         choose = min(0.02 * self.budget.seconds, 2.0) if math.isfinite(self.budget.seconds) else 0.0
         return self.budget.deadline - max(single, members, REFIT_OVERHEAD) - choose
 
@@ -278,7 +300,7 @@ class Search:
             now = self.budget.now()
             end = self.search_end()
             for w, r in list(running.items()):
-                if now >= min(r.kill_at, end if self.best() is not None else r.kill_at):
+                if now >= min(r.kill_at, end):
                     self.pool.kill(w)
                     del running[w]
                     limit = "the time left for the search" if now >= end else "the per-trial time limit"
@@ -342,7 +364,8 @@ class Search:
             return
         allowance = self._load_allowance if w.problem == self.problem_id else 0.0
         w.job = trial.number
-        running[w] = _Running(trial.number, trial, config, now, min(now + cap, end) + allowance)
+        # the search's end is checked on every turn of the loop: it moves as the final refit's plan changes
+        running[w] = _Running(trial.number, trial, config, now, now + cap + allowance)
 
     def _trial_cap(self, model: str, left: float, running: int = 0) -> float | None:
         """Seconds a new trial of ``model`` may run, or None if it should not start.
@@ -398,21 +421,25 @@ class Search:
             return
         w, target = idle[0], todo[0]
         try:
-            blob = cloudpickle.dumps(self.build_full(target.config, 1))
+            blob = cloudpickle.dumps(self.build_full(target.final_config, 1))
         except Exception:
             self._prefit_failed.add(target.number)
             return
         if self._load(w) and self.pool.send(w, ("fit", 0, blob, 1)):
             w.job = ("prefit", target.number)
-            self._prefit = (w, target.number)
+            self._prefit = (w, target.number, self.budget.now())
 
     def _handle_prefit(self, msg: tuple | None) -> None:
         assert self._prefit is not None
-        w, number = self._prefit
+        w, number, started = self._prefit
         self._prefit = None
         if msg is not None and msg[0] == "fitted":
             w.job = None
             self.prefit[number] = cloudpickle.loads(msg[2])
+            result = next((r for r in self.results if r.number == number), None)
+            if result is not None and result.fold_scores:
+                nominal = max(self._nominal_refit(result), 0.05)
+                self._refit_ratios.append(max(0.0, self.budget.now() - started - REFIT_OVERHEAD) / nominal)
             return
         self._prefit_failed.add(number)
         if msg is None:
@@ -478,6 +505,7 @@ class Search:
             result.fit_seconds = float(sum(ev.fit_seconds))
             result.predict_seconds = float(sum(ev.predict_seconds))
             result.oof = ev.oof
+            result.learned = _median_params(ev.learned)
         else:
             result.fold_scores = list(r.folds)
         if r.trial is not None:
@@ -504,12 +532,25 @@ class Search:
             self.pool.kill(w)
         jobs = FitJobs(self, build)
         if self._prefit is not None:
-            w, number = self._prefit
+            w, number, _ = self._prefit
             self._prefit = None
             w.job = number
             jobs.running[w] = number
             jobs.names[number] = "the best pipeline"
         return jobs
+
+
+def _median_params(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
+    """One value per learned parameter: the median of numbers (an int stays an int), else the most common."""
+    out: dict[str, Any] = {}
+    for name in dict.fromkeys(k for d in per_fold for k in d):
+        values = [d[name] for d in per_fold if name in d]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            mid = float(np.median(values))
+            out[name] = int(round(mid)) if all(isinstance(v, int) for v in values) else mid
+        else:
+            out[name] = max(values, key=values.count)
+    return out
 
 
 class FitJobs:
@@ -607,10 +648,11 @@ class FitJobs:
         if not all(self.finished(k) for k in keys):
             self.stop()
 
-    def stop(self) -> None:
-        """Kill the fits still running and drop the queue."""
+    def stop(self, quiet: bool = False) -> None:
+        """Kill the fits still running and drop the queue (``quiet``: without a warning per fit)."""
         for w, key in list(self.running.items()):
-            logger.warning("refit of %s did not finish in time", self.names.get(key, key))
+            if not quiet:
+                logger.warning("refit of %s did not finish in time", self.names.get(key, key))
             self.failed.setdefault(key, "did not finish in time")
             self.pool.kill(w)
         self.running.clear()

@@ -54,6 +54,9 @@ class TrialResult:
         For an ensemble: trial number -> weight.
     duration : float
         Wall-clock seconds from start to result, including process overhead.
+    learned : dict
+        Parameters the model learned on the folds (median over folds), passed to
+        its final refit; see :func:`automl.evaluation.learned_params`.
     """
 
     number: int
@@ -66,6 +69,18 @@ class TrialResult:
     oof: np.ndarray | None = None
     members: dict[str, float] | None = None
     duration: float = 0.0
+    learned: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final_config(self) -> TrialConfig | None:
+        """The configuration for the refit on all rows: the model's parameters and what it learned on the folds."""
+        if self.config is None or not self.learned:
+            return self.config
+        return TrialConfig(
+            model=self.config.model,
+            model_params={**self.config.model_params, **self.learned},
+            preprocessing=self.config.preprocessing,
+        )
 
     @property
     def mean(self) -> float:

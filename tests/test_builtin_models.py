@@ -8,6 +8,7 @@ from sklearn.datasets import make_classification, make_regression
 
 from automl.builtins import lightgbm as lgbm
 from automl.context import Context
+from automl.evaluation import learned_params
 
 
 @pytest.fixture(scope="module")
@@ -21,36 +22,44 @@ def test_lightgbm_learns_its_number_of_trees_during_the_search(regression_data):
     ctx = Context(task="regression", n_rows=len(X), n_features=8, random_state=0)
     model = lgbm.build({"learning_rate": 0.3}, ctx)
     assert isinstance(model, lgbm.LGBMEarlyStoppingRegressor)
-    assert not model.refit
     model.fit(X, y)
     assert model.n_estimators_ < model.estimator.n_estimators  # stopped early
-    assert model.estimator_.n_estimators == model.estimator.n_estimators  # trained on 90% with the ceiling
+    # reported for a refit on all rows: more trees for the 10% more rows
+    assert learned_params(model) == {"n_estimators": int(np.ceil(model.n_estimators_ / 0.9))}
 
 
-def test_lightgbm_final_refit_uses_all_rows_with_the_learned_number_of_trees(regression_data):
+def test_lightgbm_final_refit_is_a_plain_model_with_the_learned_trees_on_all_rows(regression_data):
     X, y = regression_data
     ctx = Context(task="regression", n_rows=len(X), n_features=8, random_state=0, final=True)
-    searched = lgbm.build({"learning_rate": 0.3}, ctx.replace(final=False)).fit(X, y)
-    final = lgbm.build({"learning_rate": 0.3}, ctx)
-    assert final.refit
+    final = lgbm.build({"learning_rate": 0.3, "n_estimators": 37}, ctx)
+    assert not isinstance(final, lgbm.LGBMEarlyStoppingRegressor)  # no rows held out
     final.fit(X, y)
-    assert final.n_estimators_ == int(np.ceil(searched.n_estimators_ / 0.9))
-    assert final.estimator_.n_estimators == final.n_estimators_
-    assert final.estimator_.booster_.num_trees() == final.n_estimators_
-    # trained on every row: changing a held-out row's target changes the final model
-    y2 = y.copy()
-    y2[np.argsort(y)[-5:]] += 1000.0
-    again = lgbm.build({"learning_rate": 0.3}, ctx).fit(X, y2)
-    assert not np.allclose(again.predict(X), final.predict(X))
+    assert final.booster_.num_trees() == 37
+    # without a learned number (folds too small to stop early) it is built as on the folds
+    assert lgbm.build({"learning_rate": 0.3}, ctx.replace(n_rows=100)).n_estimators == 33
 
 
-def test_lightgbm_classifier_final_refit_predicts_probabilities():
+def test_the_engine_passes_the_median_learned_trees_to_the_final_refit():
+    from automl.search import _median_params
+    from automl.trial import TrialConfig, TrialResult
+
+    learned = _median_params([{"n_estimators": 10}, {"n_estimators": 30}, {"n_estimators": 21}])
+    assert learned == {"n_estimators": 21}
+    result = TrialResult(
+        number=0, config=TrialConfig("lightgbm", {"learning_rate": 0.1}, {}), learned=learned
+    )
+    assert result.final_config.model_params == {"learning_rate": 0.1, "n_estimators": 21}
+    assert result.config.model_params == {"learning_rate": 0.1}
+
+
+def test_lightgbm_classifier_reports_its_trees_and_predicts_probabilities():
     X, y = make_classification(n_samples=500, n_features=6, random_state=0)
-    ctx = Context(task="binary", n_rows=len(X), n_features=6, n_classes=2, random_state=0, final=True)
+    ctx = Context(task="binary", n_rows=len(X), n_features=6, n_classes=2, random_state=0)
     model = lgbm.build({"learning_rate": 0.2}, ctx).fit(X, y)
     proba = model.predict_proba(X)
     assert proba.shape == (500, 2) and np.allclose(proba.sum(axis=1), 1.0)
     assert list(model.classes_) == [0, 1]
+    assert learned_params(model)["n_estimators"] >= 1
 
 
 def test_lightgbm_on_few_rows_runs_its_full_number_of_trees():

@@ -125,6 +125,20 @@ def test_the_search_stops_early_enough_to_refit_the_planned_members(rmse):
     # two members refit in parallel on two workers: as long as one of them
     assert search.search_end() == pytest.approx(60.0 - single - 1.2)
     search.prefit[0] = object()  # refitted already on the spare worker
-    assert search.search_end() == pytest.approx(60.0 - single - 1.2)
+    # the other member alone would need 8.3 s, but an ensemble may cost the search
+    # only 10% of the budget more than the best pipeline (0 s now): what does not
+    # fit is cut from the ensemble at the end
+    assert search.search_end() == pytest.approx(60.0 - 6.0 - 1.2)
     search.prefit[1] = object()
     assert search.search_end() == pytest.approx(60.0 - 0.3 - 1.2)
+
+
+def test_refit_estimates_learn_from_the_refits_done_during_the_search(rmse):
+    search, _, _ = make_search(rmse)
+    r = result(0, "a", duration=4.0)
+    r.fit_seconds = 4.0  # 2 s per fold on half the rows: 4 s nominal on all of them
+    assert search.refit_estimate(r) == pytest.approx(0.3 + 2.0 * 4.0)  # the safety factor, untested
+    search._refit_ratios = [0.5]  # refits took half their nominal time
+    assert search.refit_estimate(r) == pytest.approx(0.3 + 1.0 * 4.0)  # never below nominal
+    search._refit_ratios = [0.5, 2.0]
+    assert search.refit_estimate(r) == pytest.approx(0.3 + 2.5 * 4.0)  # the slowest seen, with a margin

@@ -1,10 +1,10 @@
 """LightGBM gradient boosting, with native categorical and missing-value handling.
 
-The number of trees is learned, not searched: :class:`LGBMEarlyStoppingClassifier`
-holds out a validation share of the training rows and stops adding trees when
-the validation loss stops improving. The final model is then refit on all rows
-with that number of trees (a little more, for the larger sample), so no row is
-held back from it.
+The number of trees is learned, not searched: during the search
+:class:`LGBMEarlyStoppingClassifier` holds out a validation share of the
+training rows and stops adding trees when the validation loss stops improving.
+It reports that number (scaled to all its rows) as ``learned_params_``, so the
+final model is a plain LightGBM model refit on every row with it.
 """
 
 from __future__ import annotations
@@ -31,13 +31,11 @@ class _EarlyStopping(BaseEstimator):
         validation_fraction: float = 0.1,
         stopping_rounds: int = 50,
         random_state: int | None = None,
-        refit: bool = False,
     ) -> None:
         self.estimator = estimator
         self.validation_fraction = validation_fraction
         self.stopping_rounds = stopping_rounds
         self.random_state = random_state
-        self.refit = refit
 
     def fit(self, X: Any, y: Any) -> _EarlyStopping:
         """Fit with early stopping on a held-out share of the rows (when there are enough)."""
@@ -68,15 +66,12 @@ class _EarlyStopping(BaseEstimator):
                 **held_out,
             )
             self.n_estimators_ = int(est.best_iteration_ or est.n_estimators)
-            if self.refit:
-                # all rows, and trees in proportion to them
-                trees = max(1, int(np.ceil(self.n_estimators_ / (1.0 - self.validation_fraction))))
-                est = clone(self.estimator).set_params(n_estimators=trees)
-                est.fit(X, y)
-                self.n_estimators_ = trees
         else:
             est.fit(X, y)
             self.n_estimators_ = int(est.n_estimators)
+        # for a refit on all these rows: trees in proportion to the rows trained on
+        share = 1.0 - self.validation_fraction if n >= MIN_ROWS_FOR_EARLY_STOPPING else 1.0
+        self.learned_params_ = {"n_estimators": max(1, int(np.ceil(self.n_estimators_ / share)))}
         self.estimator_ = est
         if hasattr(est, "classes_"):
             self.classes_ = est.classes_
@@ -110,9 +105,13 @@ class LGBMEarlyStoppingClassifier(ClassifierMixin, _EarlyStopping):
         Stop after this many trees without improvement.
     random_state : int or None
         Seed of the hold-out split.
-    refit : bool
-        After early stopping, fit again on all rows with the number of trees
-        found (scaled to the larger sample).
+
+    Attributes
+    ----------
+    n_estimators_ : int
+        Trees kept.
+    learned_params_ : dict
+        ``{"n_estimators": ...}`` for a refit on all the rows given to ``fit``.
     """
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -149,7 +148,8 @@ def build(params, ctx):
     cls = lgb.LGBMClassifier if ctx.is_classification else lgb.LGBMRegressor
     subsample = params.get("subsample", 1.0)
     lr = params.get("learning_rate", 0.1)
-    early = ctx.n_rows >= MIN_ROWS_FOR_EARLY_STOPPING
+    # the final refit reuses the number of trees learned on the folds (params["n_estimators"])
+    early = ctx.n_rows >= MIN_ROWS_FOR_EARLY_STOPPING and not (ctx.final and params.get("n_estimators"))
     # with early stopping, n_estimators is only a ceiling; without it, scale trees to the rate
     n_trees = params.get("n_estimators") or (int(min(3000, max(100, 20 / lr))) if early else int(min(500, 10 / lr)))
     model = cls(
@@ -170,9 +170,7 @@ def build(params, ctx):
     if not early:
         return model
     wrapper = LGBMEarlyStoppingClassifier if ctx.is_classification else LGBMEarlyStoppingRegressor
-    return wrapper(
-        model, validation_fraction=0.1, stopping_rounds=50, random_state=ctx.random_state, refit=ctx.final
-    )
+    return wrapper(model, validation_fraction=0.1, stopping_rounds=50, random_state=ctx.random_state)
 
 
 @hookimpl
