@@ -39,10 +39,20 @@ def import_path() -> list[str]:
     return list(dict.fromkeys(p for p in sys.path if p and os.path.isdir(p)))
 
 
-def _worker_env() -> dict[str, str]:
+def _start_interpreter(args: list[str], sock: socket.socket, stderr_path: Path) -> subprocess.Popen:
+    """Start ``python -m automl._worker_main ARGS`` that inherits ``sock`` and this process's import path."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(import_path())
-    return env
+    with open(stderr_path, "wb") as errfh:
+        return subprocess.Popen(
+            [sys.executable, "-m", "automl._worker_main", *args],
+            pass_fds=(sock.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errfh,
+            env=env,
+            close_fds=True,
+        )
 
 
 class _ForkedProcess:
@@ -108,16 +118,9 @@ class _Zygote:
 
     def __init__(self, tmp: Path) -> None:
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        with open(tmp / "zygote.stderr", "wb") as errfh:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "automl._worker_main", "--zygote", str(child_sock.fileno()), str(os.getpid())],
-                pass_fds=(child_sock.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=errfh,
-                env=_worker_env(),
-                close_fds=True,
-            )
+        self.proc = _start_interpreter(
+            ["--zygote", str(child_sock.fileno()), str(os.getpid())], child_sock, tmp / "zygote.stderr"
+        )
         child_sock.close()
         self.sock = parent_sock
         self._ids = itertools.count()
@@ -290,23 +293,7 @@ class WorkerPool:
 
     def _popen(self, child_sock: socket.socket, err: Path) -> subprocess.Popen:
         """Start a worker as a fresh interpreter (where forking is unavailable)."""
-        with open(err, "wb") as errfh:
-            return subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "automl._worker_main",
-                    str(child_sock.fileno()),
-                    str(self.memory_limit),
-                    str(os.getpid()),
-                ],
-                pass_fds=(child_sock.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=errfh,
-                env=_worker_env(),
-                close_fds=True,
-            )
+        return _start_interpreter([str(child_sock.fileno()), str(self.memory_limit), str(os.getpid())], child_sock, err)
 
     def ensure(self, n: int) -> None:
         """Start workers until ``n`` are alive."""

@@ -68,3 +68,39 @@ def test_lightgbm_on_few_rows_runs_its_full_number_of_trees():
     model = lgbm.build({"learning_rate": 0.1}, ctx)
     assert not isinstance(model, lgbm.LGBMEarlyStoppingRegressor)  # too few rows to hold some out
     assert model.fit(X, y).n_estimators == 100
+
+
+def test_hist_gradient_boosting_reports_the_iterations_it_kept_and_refits_without_holding_rows_out():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from automl.builtins import hist_gradient_boosting as hgb
+
+    X, y = make_regression(n_samples=11_000, n_features=4, noise=10.0, random_state=0)
+    ctx = Context(task="regression", n_rows=len(X), n_features=4, random_state=0)
+    searched = hgb.build({"learning_rate": 0.3, "max_iter": 1000}, ctx).fit(X, y)
+    assert searched.n_iter_ < 1000  # stopped early on its own held-out tenth
+    learned = learned_params(searched)
+    assert learned == {"max_iter": int(np.ceil(searched.n_iter_ / 0.9)), "early_stopping": False}
+    final = hgb.build({"learning_rate": 0.3, "max_iter": 1000, **learned}, ctx.replace(final=True))
+    assert type(final) is HistGradientBoostingRegressor  # plain scikit-learn in the returned pipeline
+    assert final.fit(X, y).n_iter_ == learned["max_iter"]
+    # on fewer rows there is no early stopping and nothing to report
+    small = hgb.build({"max_iter": 20}, ctx.replace(n_rows=500)).fit(X[:500], y[:500])
+    assert learned_params(small) == {}
+
+
+@pytest.mark.parametrize("labels", [["no", "yes"], ["F", "L", "M", "VF"]])
+def test_lightgbm_early_stopping_with_string_class_labels(labels):
+    # LightGBM 4.7 does not encode string labels given as eval_y (it does for eval_set)
+    import warnings
+
+    X, y = make_classification(n_samples=600, n_features=6, n_informative=4, n_classes=len(labels), random_state=0)
+    y = np.asarray(labels)[y]
+    task = "binary" if len(labels) == 2 else "multiclass"
+    ctx = Context(task=task, n_rows=len(X), n_features=6, n_classes=len(labels), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no deprecation warning from LightGBM
+        model = lgbm.build({"learning_rate": 0.3}, ctx).fit(X, y)
+    assert isinstance(model, lgbm.LGBMEarlyStoppingClassifier)
+    assert list(model.classes_) == labels
+    assert set(model.predict(X)) <= set(labels)

@@ -9,7 +9,7 @@ final model is a plain LightGBM model refit on every row with it.
 
 from __future__ import annotations
 
-import inspect
+import warnings
 from typing import Any
 
 import numpy as np
@@ -53,18 +53,16 @@ class _EarlyStopping(BaseEstimator):
                 np.arange(n), test_size=self.validation_fraction, random_state=self.random_state, stratify=strat
             )
             take = (lambda a, i: a.iloc[i]) if hasattr(X, "iloc") else (lambda a, i: a[i])
-            X_va, y_va = take(X, idx_va), y[idx_va]
-            # LightGBM 4.7 renamed eval_set to eval_X / eval_y
-            if "eval_X" in inspect.signature(est.fit).parameters:
-                held_out: dict[str, Any] = {"eval_X": (X_va,), "eval_y": (y_va,)}
-            else:  # pragma: no cover - LightGBM < 4.7
-                held_out = {"eval_set": [(X_va, y_va)]}
-            est.fit(
-                take(X, idx_tr),
-                y[idx_tr],
-                callbacks=[lgb.early_stopping(self.stopping_rounds, verbose=False)],
-                **held_out,
-            )
+            with warnings.catch_warnings():
+                # LightGBM 4.7 deprecates eval_set for eval_X / eval_y, but does not encode
+                # string class labels given as eval_y: keep eval_set, which it does encode
+                warnings.filterwarnings("ignore", message=".*eval_set.*deprecated", category=Warning)
+                est.fit(
+                    take(X, idx_tr),
+                    y[idx_tr],
+                    eval_set=[(take(X, idx_va), y[idx_va])],
+                    callbacks=[lgb.early_stopping(self.stopping_rounds, verbose=False)],
+                )
             self.n_estimators_ = int(est.best_iteration_ or est.n_estimators)
         else:
             est.fit(X, y)
