@@ -110,6 +110,25 @@ class SearchSpace:
             params.update({f"{m.name}.{kind}.{chosen.name}.{k}": v for k, v in chosen.defaults.items()})
         return params
 
+    def _complete(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A portfolio entry with what it does not say filled in from the model's first default.
+
+        The portfolio was built against the components of its day: a parameter or a
+        preprocessor choice added since then takes its default value, not a random one.
+        """
+        name = params[MODEL_PARAM]
+        default = self._default_params(self.models[name], 0)
+        out = dict(params)
+        for key, value in default.items():
+            if key in out:
+                continue
+            parts = key.split(".")
+            if len(parts) >= 4 and parts[1] in self.kinds:  # a preprocessor's parameter
+                if out.get(_prep_key(name, parts[1]), parts[2]) != parts[2]:
+                    continue  # the entry chose another preprocessor
+            out[key] = value
+        return out
+
     def _fits(self, params: dict[str, Any]) -> bool:
         """Whether a portfolio entry names a candidate model and preprocessors it may use."""
         name = params.get(MODEL_PARAM)
@@ -137,7 +156,7 @@ class SearchSpace:
             if r < len(m.defaults) and (r > 0 or m.cost > 3)
         ]
         out: list[dict[str, Any]] = []
-        for params in [*first, *(dict(p) for p in portfolio if self._fits(p)), *rest]:
+        for params in [*first, *(self._complete(p) for p in portfolio if self._fits(p)), *rest]:
             if params not in out:
                 out.append(params)
         return out

@@ -104,3 +104,22 @@ def test_lightgbm_early_stopping_with_string_class_labels(labels):
     assert isinstance(model, lgbm.LGBMEarlyStoppingClassifier)
     assert list(model.classes_) == labels
     assert set(model.predict(X)) <= set(labels)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_linear_l1_penalty_zeroes_useless_columns(n_classes):
+    from sklearn.preprocessing import StandardScaler
+
+    from automl.builtins import linear
+
+    X, y = make_classification(
+        n_samples=600, n_features=30, n_informative=4, n_redundant=0, n_classes=n_classes, random_state=0
+    )
+    X = StandardScaler().fit_transform(X)
+    task = "binary" if n_classes == 2 else "multiclass"
+    ctx = Context(task=task, n_rows=600, n_features=30, n_classes=n_classes, random_state=0)
+    l1 = linear.build({"C": 0.05, "penalty": "l1"}, ctx).fit(X, y)
+    l2 = linear.build({"C": 0.05, "penalty": "l2"}, ctx).fit(X, y)
+    assert (l1.coef_ == 0).sum() > 10
+    assert (l2.coef_ == 0).sum() == 0
+    assert l1.predict_proba(X).shape == (600, n_classes)

@@ -128,3 +128,17 @@ def test_only_present_kinds_are_sampled(comps):
     for _ in range(10):
         config = space.sample(study.ask())
         assert set(config.preprocessing) == {"numeric"}
+
+
+def test_a_portfolio_entry_is_completed_with_the_defaults_of_what_it_does_not_name(comps):
+    space = make_space(comps)
+    old = {"model": "linear", "linear.C": 7.0}  # from before penalties and target encoding existed
+    (entry,) = [p for p in space.starting_points([old]) if p.get("linear.C") == 7.0]
+    assert entry["linear.penalty"] == "l2"
+    assert entry["linear.categorical"] == "onehot"  # the default encoder, not a random one
+    assert entry["linear.categorical.onehot.max_categories"] == 32
+    # an entry that chose another encoder keeps it, without the default encoder's parameters
+    other = {"model": "linear", "linear.C": 3.0, "linear.categorical": "target"}
+    (entry,) = [p for p in space.starting_points([other]) if p.get("linear.C") == 3.0]
+    assert entry["linear.categorical"] == "target"
+    assert not any(k.startswith("linear.categorical.onehot.") for k in entry)
