@@ -92,15 +92,18 @@ def _choose(
     if not ranked:
         return None
     best = ranked[0]
-    jobs.submit(best.number, best.final_config, n_workers)
     ens = None
-    limit = budget.now() + max(0.05, 0.25 * budget.remaining()) if math.isfinite(budget.deadline) else math.inf
+    limit = budget.now() + max(0.05, 0.1 * budget.remaining()) if math.isfinite(budget.deadline) else math.inf
     if use_ensemble:
         ens = ensemble_result(ranked, problem, stop_at=limit, clock=budget.now)
     if ens is not None and _refit_need(search, ens, best, n_workers) >= 0.9 * budget.remaining():
         # too slow to refit: the best ensemble of the pipelines that can be refit in time
         affordable = _affordable(search, ranked, best, n_workers, 0.7 * budget.remaining())
         ens = ensemble_result(ranked, problem, stop_at=limit, clock=budget.now, allowed=affordable)
+    # every core for the best pipeline's refit, unless other refits share them: more
+    # threads than cores slow a model down far more than they speed it up
+    others = len(jobs.running) + (len(ens.members) - 1 if ens is not None else 0)
+    jobs.submit(best.number, best.final_config, max(1, n_workers - others))
     if ens is not None:
         members: list[TrialResult] = ens.member_results  # type: ignore[attr-defined]
         weights: list[float] = ens.member_weights  # type: ignore[attr-defined]

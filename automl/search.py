@@ -34,9 +34,11 @@ logger = logging.getLogger(__name__)
 
 _PROBLEM_IDS = itertools.count(1)
 
-#: the final refit is estimated as this many times one fold's fit, scaled to all rows
-#: (a model may fit twice in its final refit: early stopping, then all rows)
-REFIT_SAFETY = 2.0
+#: until a refit has been timed during the search, it is estimated as this many
+#: times one fold's fit and predict, scaled to all rows
+REFIT_SAFETY = 1.5
+#: the best pipeline's final refit gets every core; count on this much speed-up from them
+THREAD_SPEEDUP = 1.3
 #: seconds always kept for building, pickling and returning the final pipeline
 REFIT_OVERHEAD = 0.3
 #: share of the budget the search may give up for refitting an ensemble's members
@@ -184,23 +186,25 @@ class Search:
         return max(ok, key=lambda r: metric.objective(r.mean))
 
     def _nominal_refit(self, result: TrialResult) -> float:
-        """One fold's fit and predict time, scaled to all rows."""
-        per_fold = (result.fit_seconds + result.predict_seconds) / max(1, len(result.fold_scores))
+        """One fold's fit time, scaled to all rows (a refit predicts nothing)."""
+        per_fold = result.fit_seconds / max(1, len(result.fold_scores))
         return per_fold / max(self._fold_share, 0.05)
 
-    def refit_estimate(self, result: TrialResult | None) -> float:
+    def refit_estimate(self, result: TrialResult | None, threads: int = 1) -> float:
         """Seconds the final refit of ``result`` is expected to take.
 
-        The nominal time (one fold's, scaled to all rows) times a safety factor:
+        The nominal time (one fold's fit, scaled to all rows) times a safety factor:
         :data:`REFIT_SAFETY` until a refit has run during the search, then a
-        little more than the largest actual / nominal ratio seen.
+        little more than the largest actual / nominal ratio seen; divided by
+        :data:`THREAD_SPEEDUP` for a refit on several ``threads``.
         """
         if result is None or not result.fold_scores:
             return REFIT_OVERHEAD + 0.1 * min(self.budget.seconds, 60.0)
         factor = REFIT_SAFETY
         if self._refit_ratios:
             factor = min(3.0, max(1.0, 1.25 * max(self._refit_ratios)))
-        return REFIT_OVERHEAD + factor * self._nominal_refit(result)
+        speedup = THREAD_SPEEDUP if threads > 1 else 1.0
+        return REFIT_OVERHEAD + factor * self._nominal_refit(result) / speedup
 
     def _update_plan(self) -> None:
         """Guess which pipelines the final model will need: the best one and a likely ensemble's members.
@@ -240,7 +244,7 @@ class Search:
             return self.budget.deadline - self.refit_estimate(None)
         plan = self.plan or [self.best()]
         todo = [r for r in plan if r.number not in self.prefit]
-        single = 0.0 if plan[0].number in self.prefit else self.refit_estimate(plan[0])
+        single = 0.0 if plan[0].number in self.prefit else self.refit_estimate(plan[0], threads=self.n_workers)
         members = sum(self.refit_estimate(r) for r in todo) / max(1, min(len(todo), self.n_workers))
         # an ensemble too slow to refit is cut down to what can be refit (see finalize):
         # it may not stop the search much earlier than the best pipeline alone would
@@ -439,7 +443,9 @@ class Search:
             result = next((r for r in self.results if r.number == number), None)
             if result is not None and result.fold_scores:
                 nominal = max(self._nominal_refit(result), 0.05)
-                self._refit_ratios.append(max(0.0, self.budget.now() - started - REFIT_OVERHEAD) / nominal)
+                took = self.budget.now() - started
+                self._refit_ratios.append(max(0.0, took - REFIT_OVERHEAD) / nominal)
+                logger.debug("refit of trial %d during the search: %.1fs, nominal %.1fs", number, took, nominal)
             return
         self._prefit_failed.add(number)
         if msg is None:
@@ -626,6 +632,7 @@ class FitJobs:
             elif msg[0] == "fitted":
                 w.job = None
                 self.done[key] = (cloudpickle.loads(msg[2]), float(msg[3]))
+                logger.debug("refit of %s (%s): %.1fs", key, self.names.get(key, key), float(msg[3]))
             elif msg[0] == "error":
                 w.job = None
                 self.failed[key] = msg[2]

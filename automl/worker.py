@@ -43,6 +43,10 @@ def _start_interpreter(args: list[str], sock: socket.socket, stderr_path: Path) 
     """Start ``python -m automl._worker_main ARGS`` that inherits ``sock`` and this process's import path."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(import_path())
+    # OpenMP threads that spin while they wait (the default) slow a model on two
+    # threads down fifty-fold when another process holds a core: let them sleep
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    env.setdefault("KMP_BLOCKTIME", "0")
     with open(stderr_path, "wb") as errfh:
         return subprocess.Popen(
             [sys.executable, "-m", "automl._worker_main", *args],

@@ -120,14 +120,17 @@ def test_the_search_stops_early_enough_to_refit_the_planned_members(rmse):
         result(1, "b", scores=(0.5001, 0.5001), oof=y + 0.5, duration=4.0),
     ]
     search.results[0].fit_seconds = search.results[1].fit_seconds = 4.0  # 2 s per fold on half the rows
-    single = search.refit_estimate(search.results[0])
+    best_alone = search.refit_estimate(search.results[0], threads=2)  # the best is refit on both cores
+    member = search.refit_estimate(search.results[1])  # the others on one core each
+    assert best_alone < member
     search._update_plan()
     # two members refit in parallel on two workers: as long as one of them
-    assert search.search_end() == pytest.approx(60.0 - single - 1.2)
+    assert search.search_end() == pytest.approx(60.0 - member - 1.2)
     search.prefit[0] = object()  # refitted already on the spare worker
-    # the other member alone would need 8.3 s, but an ensemble may cost the search
+    # the other member alone would need 6.3 s, but an ensemble may cost the search
     # only 10% of the budget more than the best pipeline (0 s now): what does not
     # fit is cut from the ensemble at the end
+    assert member > 6.0
     assert search.search_end() == pytest.approx(60.0 - 6.0 - 1.2)
     search.prefit[1] = object()
     assert search.search_end() == pytest.approx(60.0 - 0.3 - 1.2)
@@ -137,7 +140,8 @@ def test_refit_estimates_learn_from_the_refits_done_during_the_search(rmse):
     search, _, _ = make_search(rmse)
     r = result(0, "a", duration=4.0)
     r.fit_seconds = 4.0  # 2 s per fold on half the rows: 4 s nominal on all of them
-    assert search.refit_estimate(r) == pytest.approx(0.3 + 2.0 * 4.0)  # the safety factor, untested
+    assert search.refit_estimate(r) == pytest.approx(0.3 + 1.5 * 4.0)  # the safety factor, untested
+    assert search.refit_estimate(r, threads=2) == pytest.approx(0.3 + 1.5 * 4.0 / 1.3)  # on two cores
     search._refit_ratios = [0.5]  # refits took half their nominal time
     assert search.refit_estimate(r) == pytest.approx(0.3 + 1.0 * 4.0)  # never below nominal
     search._refit_ratios = [0.5, 2.0]

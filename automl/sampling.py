@@ -1,0 +1,79 @@
+"""Searching a large table on a sample of its rows; the final model is refit on all of them.
+
+A trial on 500,000 rows would leave time for a handful of trials. The search
+instead trains every trial on a sample sized to the time budget (at least
+10,000 rows) and scores it on a validation set of bounded size; the refit of
+the final pipeline uses every row, and its cost is planned from the sample's
+timings scaled to the full table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+#: training cells (rows x columns) a trial may see per second of time budget
+SEARCH_CELLS_PER_SECOND = 20_000
+#: never fewer training rows than this in a sample
+MIN_SAMPLE_ROWS = 10_000
+#: validation rows scored per trial, at most
+MAX_VALIDATION_ROWS = 30_000
+
+
+def sample_size(n_train: int, n_columns: int, time_budget: float | None) -> int:
+    """How many training rows a trial gets: all, or a sample sized to the budget."""
+    if time_budget is None or not np.isfinite(time_budget):
+        return n_train
+    rows = int(SEARCH_CELLS_PER_SECOND * time_budget / max(1, n_columns))
+    return min(n_train, max(MIN_SAMPLE_ROWS, rows))
+
+
+def _take(idx: np.ndarray, size: int, y_codes: np.ndarray, task: str, seed: int | None) -> np.ndarray:
+    if size >= len(idx):
+        return idx
+    strat = None
+    if task != "regression":
+        _, counts = np.unique(y_codes[idx], return_counts=True)
+        strat = y_codes[idx] if counts.min() >= 2 else None
+    kept, _ = train_test_split(idx, train_size=size, random_state=seed, stratify=strat)
+    return np.sort(kept)
+
+
+def subsample_holdout(
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    y_codes: np.ndarray,
+    task: str,
+    n_columns: int,
+    time_budget: float | None,
+    seed: int | None,
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    """Shrink a single holdout split to what the budget allows; return it and a description ('' if unchanged).
+
+    Parameters
+    ----------
+    splits : list of one (train, valid) pair
+        The holdout split.
+    y_codes : ndarray
+        Class indices or regression targets (for stratified samples).
+    task : str
+        The task.
+    n_columns : int
+        Width of the table.
+    time_budget : float or None
+        Seconds for the whole fit.
+    seed : int or None
+        Sampling seed.
+    """
+    if len(splits) != 1:
+        return splits, ""
+    train, valid = splits[0]
+    size = sample_size(len(train), n_columns, time_budget)
+    n_valid = min(len(valid), max(MAX_VALIDATION_ROWS, size // 4))
+    if size >= len(train) and n_valid >= len(valid):
+        return splits, ""
+    train_s = _take(train, size, y_codes, task, seed)
+    valid_s = _take(valid, n_valid, y_codes, task, seed)
+    return [(train_s, valid_s)], f"trials train on {len(train_s):,} of {len(train):,} rows"
+
+
+__all__ = ["MAX_VALIDATION_ROWS", "MIN_SAMPLE_ROWS", "SEARCH_CELLS_PER_SECOND", "sample_size", "subsample_holdout"]
