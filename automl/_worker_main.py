@@ -116,11 +116,18 @@ def serve(conn: Any, memory_limit: int, parent: int) -> int:
             conn.send(("pruned", job, str(exc)))
         except BaseException as exc:  # report everything; the parent decides
             tb = traceback.format_exc(limit=20)
+            # out of memory, the process may be in a bad state: it exits, and says so
+            fatal = isinstance(exc, MemoryError)
+            text = f"{type(exc).__name__}: {exc}"[:2000]
             try:
-                conn.send(("error", job, f"{type(exc).__name__}: {exc}"[:2000], tb[-4000:]))
+                conn.send(("error", job, text, tb[-4000:], fatal))
             except Exception:
+                # no memory left even to report it: the parent reads the end of stderr
+                with contextlib.suppress(Exception):
+                    sys.stderr.write(text + "\n")
+                    sys.stderr.flush()
                 return 1
-            if isinstance(exc, MemoryError):
+            if fatal:
                 return 1
 
 

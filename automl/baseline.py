@@ -69,7 +69,7 @@ def quick_baseline(
             (
                 "categorical",
                 make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value="__missing__"),
+                    SimpleImputer(strategy="constant", fill_value="__missing__", keep_empty_features=True),
                     OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=20, sparse_output=False),
                 ),
                 make_column_selector(dtype_exclude="number"),

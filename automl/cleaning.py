@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -11,16 +13,27 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from automl.data import ColumnInfo, Schema, as_frame, infer_schema
-from automl.exceptions import DataError
+from automl.exceptions import DataError, DataWarning
 
+#: what a categorical column that was empty in ``fit`` holds where a value is missing
+MISSING = "__missing__"
 _DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "epoch_days")
 #: the pandas accessor of each part whose output name differs from it
 _DATE_ACCESSORS = {"dayofweek": "day_of_week"}
 
 
 def _to_float(s: pd.Series, info: ColumnInfo) -> np.ndarray:
-    if ptypes.is_timedelta64_dtype(s.dtype):
-        return s.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+    if info.source == "timedelta" or ptypes.is_timedelta64_dtype(s.dtype) or getattr(s.dtype, "kind", "") == "m":
+        try:
+            if not isinstance(s.dtype, np.dtype) or s.dtype == object:
+                # pyarrow durations (their total_seconds overflows) and Python timedeltas
+                s = pd.to_timedelta(s.astype(object) if s.dtype != object else s).astype("timedelta64[ns]")
+            return s.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise DataError(
+                f"column {info.name!r} held durations in training but its values cannot be read as durations "
+                f"({exc}); convert it to timedeltas (pd.to_timedelta) before predicting"
+            ) from exc
     if ptypes.is_bool_dtype(s.dtype) or ptypes.is_numeric_dtype(s.dtype):
         if ptypes.is_complex_dtype(s.dtype):
             raise DataError(
@@ -37,12 +50,65 @@ def _to_float(s: pd.Series, info: ColumnInfo) -> np.ndarray:
     parsed = pd.to_numeric(values, errors="coerce")
     bad = parsed.isna() & s.notna()
     if bad.any() and info.source != "string":
-        example = s[bad].iloc[0]
+        example, count = s[bad].iloc[0], int(bad.sum())
+        held, to = ("booleans", "True/False") if info.source == "bool" else ("numbers", "numbers")
         raise DataError(
-            f"column {info.name!r} held numbers in training but now holds {example!r} "
-            f"({int(bad.sum())} such values); convert it to numbers before predicting"
+            f"column {info.name!r} held {held} in training but now holds {example!r} "
+            f"({count} such value{'s' if count > 1 else ''}); convert it to {to} before predicting"
         )
     return parsed.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _plain_number(dtype: Any) -> bool:
+    """True for numpy bool, integer and float dtypes (converted to float64 in one block)."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+
+
+def numeric_values(df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> tuple[np.ndarray, list[str]]:
+    """Float64 values of numeric columns, and the names of the columns that held infinite values.
+
+    Columns of numpy numeric dtypes are converted together, which keeps wide
+    tables fast; the others (nullable, pyarrow, object, timedelta) one by one.
+    Infinite values become NaN: the models treat them as missing.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table, with the columns named in ``infos``.
+    infos : sequence of ColumnInfo
+        The numeric columns to convert.
+
+    Returns
+    -------
+    values : ndarray of shape (n_rows, len(infos))
+        Column-major float64 values.
+    infinite : list of str
+        Names of the columns that held ``inf`` or ``-inf``.
+    """
+    dtypes = df.dtypes
+    values = np.empty((len(df), len(infos)), dtype=float, order="F")
+    plain = [i for i, c in enumerate(infos) if _plain_number(dtypes[c.name])]
+    if plain:
+        values[:, plain] = df[[infos[i].name for i in plain]].to_numpy(dtype=float)
+    done = set(plain)
+    for i, c in enumerate(infos):
+        if i not in done:
+            values[:, i] = _to_float(df[c.name], c)
+    infinite: list[str] = []
+    inf = np.isinf(values)
+    if inf.any():
+        infinite = [c.name for c, bad in zip(infos, inf.any(axis=0), strict=True) if bad]
+        values[inf] = np.nan
+    return values, infinite
+
+
+def infinite_message(names: Sequence[str], argname: str = "X") -> str:
+    """The :class:`DataWarning` text for columns that hold infinite values."""
+    shown = list(names[:20]) + (["..."] if len(names) > 20 else [])
+    return (
+        f"{argname} holds infinite values in {len(names)} column(s) {shown}; they are treated as missing "
+        f"values. To silence this, replace them first, e.g. {argname}.replace([np.inf, -np.inf], np.nan)"
+    )
 
 
 def _to_str(s: pd.Series) -> np.ndarray:
@@ -55,11 +121,22 @@ def _to_str(s: pd.Series) -> np.ndarray:
 
 
 def _to_datetime(s: pd.Series, info: ColumnInfo) -> pd.Series:
+    if (ptypes.is_numeric_dtype(s.dtype) or ptypes.is_bool_dtype(s.dtype)) and s.notna().any():
+        raise DataError(
+            f"column {info.name!r} held dates in training but now holds numbers of dtype {s.dtype}; "
+            "convert it to dates (pd.to_datetime) before predicting"
+        )
     try:
-        d = pd.to_datetime(s, errors="raise", utc=True)
+        with warnings.catch_warnings():
+            # strings of dates in no single format are parsed one by one: that is fine here
+            warnings.filterwarnings("ignore", message="Could not infer format", category=UserWarning)
+            d = pd.to_datetime(s, errors="raise", utc=True)
+            if not isinstance(d.dtype, pd.DatetimeTZDtype):  # pyarrow timestamps: use numpy's
+                d = d.astype("datetime64[us, UTC]")
     except Exception as exc:
         raise DataError(
-            f"column {info.name!r} held dates in training but its values cannot be read as dates: {exc}"
+            f"column {info.name!r} held dates in training but its values cannot be read as dates ({exc}); "
+            "convert it to dates (pd.to_datetime) before predicting"
         ) from exc
     return d.dt.tz_convert(None)
 
@@ -70,14 +147,27 @@ class TableCleaner(TransformerMixin, BaseEstimator):
     Numeric, boolean and timedelta columns become float64 (NaN for missing);
     categorical and string columns become ``object`` strings (NaN for missing);
     datetime columns become numeric parts (year, month, day, day of week, hour,
-    days since 1970). Constant, empty and identifier columns are dropped.
-    At predict time, columns are matched by name (extra ones ignored, order free);
-    a numpy array is accepted when its width matches.
+    days since 1970). Constant, empty and identifier columns are dropped. A
+    categorical column without a single value in the rows ``fit`` sees (a small
+    cross-validation fold can be like that) has its missing values written as
+    ``"__missing__"``, because encoders drop or reject a column that is all
+    missing. At predict time, columns are matched by name (extra ones ignored,
+    order free); a numpy array is accepted when its width matches. Infinite
+    numbers are treated as missing, with a :class:`~automl.DataWarning`.
 
     Parameters
     ----------
     schema : Schema, optional
         How each column is used. When None, it is inferred from the table given to ``fit``.
+
+    Attributes
+    ----------
+    schema_ : Schema
+        The schema used.
+    empty_ : tuple of str
+        The categorical columns that had no value in ``fit``.
+    feature_names_out_ : ndarray of str
+        Names of the output columns.
     """
 
     def __init__(self, schema: Schema | None = None) -> None:
@@ -94,6 +184,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         self.n_features_in_ = df.shape[1]
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(df.columns, dtype=object)
+        self.empty_ = tuple(c.name for c in self.schema_.kept if c.kind == "categorical" and df[c.name].isna().all())
         self.date_parts_: dict[str, tuple[str, ...]] = {}
         for c in self.schema_.kept:
             if c.kind == "datetime":
@@ -133,27 +224,40 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         return df.set_axis(names, axis=1)
 
     def transform(self, X: Any) -> pd.DataFrame:
-        """Return the cleaned table: float64 numeric columns, then object categorical ones."""
+        """Return the cleaned table, columns in the order of ``get_feature_names_out()``.
+
+        Infinite numeric values become NaN (missing), with a :class:`DataWarning`
+        naming their columns.
+        """
         check_is_fitted(self, "schema_")
         df = self._align(X)
+        index = pd.RangeIndex(len(df))
+        numeric = [c for c in self.schema_.kept if c.kind == "numeric"]
+        empty = getattr(self, "empty_", ())  # pipelines pickled before empty_ have none
+        values, infinite = numeric_values(df, numeric)
+        if infinite:
+            warnings.warn(infinite_message(infinite), DataWarning, stacklevel=2)
+        res = pd.DataFrame(values, columns=[c.safe for c in numeric], index=index, copy=False)
         out: dict[str, Any] = {}
         for c in self.schema_.kept:
-            s = df[c.name]
-            if c.kind == "numeric":
-                out[c.safe] = _to_float(s, c)
-            elif c.kind == "categorical":
+            if c.kind == "categorical":
+                values = _to_str(df[c.name])
+                if c.name in empty:
+                    values[pd.isna(values)] = MISSING
                 # an explicit object Series: pandas 3 would infer its "str" dtype from a bare array
-                out[c.safe] = pd.Series(_to_str(s), dtype=object)
-            else:  # datetime
-                d = _to_datetime(s, c)
+                out[c.safe] = pd.Series(values, dtype=object, index=index)
+            elif c.kind == "datetime":
+                d = _to_datetime(df[c.name], c)
                 for p in self.date_parts_[c.name]:
                     if p == "epoch_days":
                         v = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
                     else:
                         v = getattr(d.dt, _DATE_ACCESSORS.get(p, p))
                     out[f"{c.safe}_{p}"] = v.to_numpy(dtype=float, na_value=np.nan)
-        res = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
-        return res[list(self.feature_names_out_)]
+        if out:
+            res = pd.concat([res, pd.DataFrame(out, index=index)], axis=1)
+        names = list(self.feature_names_out_)
+        return res if list(res.columns) == names else res[names]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the cleaned columns."""
@@ -166,4 +270,4 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         return [n for n, k in zip(self.feature_names_out_, self.kinds_out_, strict=True) if k == kind]
 
 
-__all__ = ["TableCleaner"]
+__all__ = ["TableCleaner", "infinite_message", "numeric_values"]

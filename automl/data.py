@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,21 +97,29 @@ def as_frame(X: Any, argname: str = "X") -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
         df = X
     elif isinstance(X, pd.Series):
-        raise DataError(f"{argname} is a pandas Series; pass a DataFrame, e.g. {argname}.to_frame()")
+        raise DataError(
+            f"{argname} is a pandas Series; pass a DataFrame: {argname}.to_frame() for one column, "
+            f"{argname}.to_frame().T for one row"
+        )
     else:
         if hasattr(X, "toarray") and hasattr(X, "nnz"):
             raise DataError(f"{argname} is a sparse matrix; pass a dense array or a DataFrame")
         try:
             arr = np.asarray(X, dtype=None if not isinstance(X, list) else object)
         except Exception as exc:
-            raise DataError(f"{argname} could not be read as a 2-D table: {exc}") from exc
+            raise DataError(
+                f"{argname} could not be read as a 2-D table ({exc}); pass a DataFrame or a 2-D array"
+            ) from exc
         if arr.ndim == 1:
             raise DataError(
                 f"{argname} is 1-dimensional; pass a 2-D table. Reshape your data with {argname}.reshape(-1, 1) "
                 "for a single feature"
             )
         if arr.ndim != 2:
-            raise DataError(f"{argname} must be 2-D, got an array with {arr.ndim} dimensions")
+            raise DataError(
+                f"{argname} must be 2-D, got an array with {arr.ndim} dimensions; "
+                "pass one row per sample, one column per feature"
+            )
         df = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
         if arr.dtype == object:
             df = df.infer_objects()
@@ -119,9 +129,11 @@ def as_frame(X: Any, argname: str = "X") -> pd.DataFrame:
             "pass a table with at least one column"
         )
     names = [str(c) for c in df.columns]
-    dup = sorted({n for n in names if names.count(n) > 1})
+    dup = sorted(n for n, count in Counter(names).items() if count > 1)
     if dup:
-        raise DataError(f"{argname} has duplicate column names {dup}; rename them so each is unique")
+        clash = [c for c in df.columns if str(c) in dup]
+        how = "" if all(isinstance(c, str) for c in clash) else f" once made strings (the names are {clash[:10]!r})"
+        raise DataError(f"{argname} has duplicate column names {dup}{how}; rename them so each is unique")
     if list(df.columns) != names:
         df = df.set_axis(names, axis=1)
     return df
@@ -147,7 +159,7 @@ def check_y(y: Any, n_rows: int) -> pd.Series:
             )
             arr = arr[:, 0]
         if arr.ndim != 1:
-            raise DataError(f"y must be 1-dimensional, got shape {arr.shape}")
+            raise DataError(f"y must be 1-dimensional, got shape {arr.shape}; pass one target column")
         s = pd.Series(arr)
     if len(s) != n_rows:
         raise DataError(f"X has {n_rows} rows but y has {len(s)}; pass one target value per row of X")
@@ -177,6 +189,93 @@ def infer_task(y: pd.Series) -> str:
     return "regression"
 
 
+def _scalar_kinds(values: np.ndarray) -> set[str]:
+    """The kinds of Python scalars in an object array: "bool", "int", "float", "str" or type names."""
+    kinds = set()
+    for v in values:
+        if isinstance(v, (bool, np.bool_)):
+            kinds.add("bool")
+        elif isinstance(v, (int, np.integer)):
+            kinds.add("int")
+        elif isinstance(v, (float, np.floating)):
+            kinds.add("float")
+        elif isinstance(v, str):
+            kinds.add("str")
+        else:
+            kinds.add(type(v).__name__)
+    return kinds
+
+
+def class_labels(y: pd.Series) -> np.ndarray:
+    """Return the class labels of a classification target as a numpy array scikit-learn accepts.
+
+    Nullable and pyarrow-backed dtypes become plain numpy ones (``Int64`` becomes
+    ``int64``, ``boolean`` becomes ``bool``), categoricals take the dtype of their
+    categories, and object arrays of one scalar kind take that kind's dtype.
+
+    Parameters
+    ----------
+    y : Series
+        The target without missing values.
+
+    Returns
+    -------
+    ndarray
+        int64, bool, float64 (integer values only) or object (strings and other
+        labels of one type).
+
+    Raises
+    ------
+    DataError
+        When the labels mix types (numbers and strings), or are numbers that are
+        not integers (a regression target, or labels to write as strings).
+    """
+    if isinstance(y.dtype, pd.CategoricalDtype):
+        y = y.astype(y.cat.categories.dtype)
+    dtype = y.dtype
+    if ptypes.is_complex_dtype(dtype):
+        raise DataError("y holds complex numbers (Complex data not supported); use integers or strings as class labels")
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        values = y.to_numpy()
+    elif ptypes.is_bool_dtype(dtype):
+        values = y.to_numpy(dtype=bool)
+    elif ptypes.is_integer_dtype(dtype):
+        values = y.to_numpy(dtype=np.int64)
+    elif ptypes.is_float_dtype(dtype):
+        values = y.to_numpy(dtype=float)
+    else:
+        values = np.asarray(y.to_numpy(dtype=object), dtype=object)
+        inferred = ptypes.infer_dtype(values, skipna=True)
+        if inferred == "boolean":
+            values = values.astype(bool)
+        elif inferred == "integer":
+            values = values.astype(np.int64)
+        elif inferred in ("floating", "mixed-integer-float"):
+            values = values.astype(float)
+        elif inferred != "string" and len(values):
+            kinds = sorted(_scalar_kinds(values))
+            if len(kinds) > 1:
+                raise DataError(f"y mixes value types {kinds}; give every class label the same type")
+            raise DataError(f"y holds class labels of type {kinds}; use strings or integers as class labels")
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)):
+            raise DataError("y holds infinite values; replace or drop them")
+        fractional = values[values != np.round(values)]
+        if len(fractional):
+            n_unique = len(np.unique(values))
+            if infer_task(pd.Series(values)) == "regression":
+                raise DataError(
+                    f"y looks continuous ({n_unique} distinct values, such as {float(fractional[0]):g}): a regression "
+                    "target, not class labels; use AutoMLRegressor or AutoML(task='regression')"
+                )
+            raise DataError(
+                f"y holds class labels that are not whole numbers (such as {float(fractional[0]):g}), which the models "
+                "cannot use as classes; convert them to strings (y.astype(str)) or integers, "
+                "or use task='regression' if y is a quantity"
+            )
+    return values
+
+
 def _is_nested(v: Any) -> bool:
     return isinstance(v, (list, tuple, dict, set, np.ndarray))
 
@@ -197,8 +296,16 @@ def _column_kind(s: pd.Series, name: str) -> tuple[str, str, str]:
         return "numeric", "number", ""
     if ptypes.is_datetime64_any_dtype(dtype):
         return "datetime", "datetime", ""
-    if ptypes.is_timedelta64_dtype(dtype):
+    if ptypes.is_timedelta64_dtype(dtype) or getattr(dtype, "kind", "") == "m":  # numpy or pyarrow durations
         return "numeric", "timedelta", "converted to seconds"
+    arrow = str(dtype)
+    if arrow.endswith("[pyarrow]"):
+        if arrow.startswith("dictionary<"):
+            return "categorical", "category", ""
+        if arrow.startswith(("list<", "large_list<", "fixed_size_list<", "list_view<", "struct<", "map<")):
+            raise DataError(
+                f"column {name!r} holds nested values (dtype {dtype}); flatten it into scalar columns or drop it"
+            )
     if ptypes.is_string_dtype(dtype) or ptypes.is_object_dtype(dtype):
         values = s.dropna()
         if len(values) and ptypes.is_object_dtype(dtype):
@@ -209,8 +316,10 @@ def _column_kind(s: pd.Series, name: str) -> tuple[str, str, str]:
                     "flatten it into scalar columns or drop it"
                 )
             kinds = {type(v) for v in values.iloc[:1000]}
-            if kinds and all(issubclass(k, (pd.Timestamp, np.datetime64)) for k in kinds):
+            if kinds and all(issubclass(k, (datetime.date, np.datetime64)) for k in kinds):
                 return "datetime", "datetime", ""
+            if kinds and all(issubclass(k, (datetime.timedelta, np.timedelta64)) for k in kinds):
+                return "numeric", "timedelta", "converted to seconds"
             if kinds and all(issubclass(k, (bool, np.bool_)) for k in kinds):
                 return "numeric", "bool", ""
             if kinds and all(issubclass(k, (int, float, np.integer, np.floating)) for k in kinds):
@@ -244,11 +353,14 @@ def infer_schema(X: pd.DataFrame) -> Schema:
     safes = _safe_names(list(X.columns))
     for name, safe in zip(X.columns, safes, strict=True):
         s = X[name]
+        if s.isna().all():  # whatever its dtype
+            infos.append(
+                ColumnInfo(name=name, kind="drop", safe=safe, reason="all values are missing", source="object")
+            )
+            continue
         kind, source, reason = _column_kind(s, name)
         n_unique = s.nunique(dropna=False)
-        if s.isna().all():
-            kind, reason = "drop", "all values are missing"
-        elif n_unique <= 1:
+        if n_unique <= 1:
             kind, reason = "drop", "constant"
         elif kind == "categorical" and source != "category":
             nonnull = s.dropna()
@@ -262,7 +374,8 @@ def infer_schema(X: pd.DataFrame) -> Schema:
     if not schema.kept:
         raise DataError(
             "X has no usable column: every column is constant, empty or an identifier "
-            f"({', '.join(f'{c.name!r}: {c.reason}' for c in schema.columns[:10])})"
+            f"({', '.join(f'{c.name!r}: {c.reason}' for c in schema.columns[:10])}); "
+            "pass at least one column whose values vary"
         )
     return schema
 
@@ -272,7 +385,7 @@ def drop_missing_target(X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFrame, pd
     missing = y.isna().to_numpy()
     if missing.any():
         if missing.all():
-            raise DataError("y has no values: every target value is missing")
+            raise DataError("y has no values: every target value is missing; pass the target values of the rows of X")
         warnings.warn(
             f"y is missing on {int(missing.sum())} of {len(y)} rows; those rows are not used",
             DataWarning,
@@ -289,6 +402,7 @@ __all__ = [
     "Schema",
     "as_frame",
     "check_y",
+    "class_labels",
     "drop_missing_target",
     "infer_schema",
     "infer_task",

@@ -21,15 +21,17 @@ from sklearn.utils.validation import check_is_fitted
 
 from automl.baseline import quick_baseline
 from automl.budget import Budget
+from automl.cleaning import infinite_message, numeric_values
 from automl.context import TASKS, Context, SearchContext
-from automl.data import as_frame, check_y, drop_missing_target, infer_schema, infer_task
+from automl.data import as_frame, check_y, class_labels, drop_missing_target, infer_schema, infer_task
 from automl.evaluation import Problem, predictions
-from automl.exceptions import DataError, SearchFailedError
-from automl.finalize import finalize
+from automl.exceptions import DataError, DataWarning, SearchFailedError
+from automl.finalize import Final, finalize
 from automl.leaderboard import leaderboard_frame, sort_results
 from automl.metrics import Metric, resolve_metric
 from automl.pipeline import build_pipeline
 from automl.registry import Components, collect_components, get_plugin_manager
+from automl.sampling import subsample_holdout
 from automl.search import Search
 from automl.space import SearchSpace
 from automl.splitting import make_splits
@@ -107,8 +109,12 @@ class AutoML(BaseEstimator):
     verbose : int
         0 is silent, 1 logs one line per improvement, 2 logs every trial.
     memory_limit : "auto", int or None
-        Bytes of address space each worker process may use; ``"auto"`` takes a
-        safe share of the machine; None for no limit.
+        Bytes of address space each worker process may use; a trial that needs
+        more fails with a ``MemoryError`` instead of exhausting the machine.
+        ``"auto"`` takes a safe share of the machine (at least 2 GiB); None for
+        no limit. This is virtual memory: an idle worker already maps about
+        600 MB, and native libraries may stall rather than fail when left
+        much less room than that.
     ensemble : bool
         Consider a weighted ensemble of the best pipelines (greedy selection on
         out-of-fold predictions); it is used only when it beats the best single
@@ -226,12 +232,8 @@ class AutoML(BaseEstimator):
             return task
         guess = infer_task(y)
         if task == "classification" and guess == "regression":
-            if pd.api.types.is_float_dtype(y.dtype):
-                raise DataError(
-                    f"y looks continuous ({y.nunique()} distinct non-integer numbers): a regression target, "
-                    "not labels; "
-                    "use AutoMLRegressor or AutoML(task='regression')"
-                )
+            # many distinct numbers: classes if they are whole numbers; otherwise
+            # _prepare_target refuses them and suggests a regression
             guess = "binary" if y.nunique() <= 2 else "multiclass"
         return guess
 
@@ -240,20 +242,25 @@ class AutoML(BaseEstimator):
             try:
                 values = pd.to_numeric(y, errors="raise").to_numpy(dtype=float)
             except (ValueError, TypeError) as exc:
-                raise DataError(f"y holds non-numeric values ({exc}); a regression target must be numbers") from exc
+                raise DataError(
+                    f"y holds non-numeric values ({exc}); a regression target must be numbers: convert it, "
+                    "or use AutoMLClassifier for class labels"
+                ) from exc
             if not np.all(np.isfinite(values)):
                 raise DataError("y holds infinite values; replace or drop them")
             return values, values, None
-        values = y.to_numpy(dtype=object) if not isinstance(y.dtype, np.dtype) else y.to_numpy()
-        if isinstance(y.dtype, pd.CategoricalDtype) or values.dtype == object:
-            values = np.asarray(values, dtype=object)
+        values = class_labels(y)
         try:
             classes, codes = np.unique(values, return_inverse=True)
         except TypeError as exc:
             kinds = sorted({type(v).__name__ for v in values})
             raise DataError(f"y mixes value types {kinds}; give every class label the same type") from exc
         if len(classes) < 2:
-            raise DataError(f"y has only one class ({classes[0]!r} on every row); classification needs at least two")
+            raise DataError(
+                f"y has only one class ({getattr(classes[0], 'item', lambda: classes[0])()!r} on every row); "
+                "classification needs at least two: "
+                "pass rows of another class, or use task='regression' for a numeric target"
+            )
         if task == "binary" and len(classes) > 2:
             raise DataError(f"task='binary' but y has {len(classes)} classes; use task='multiclass'")
         return values, codes.astype(np.int64), classes
@@ -315,15 +322,22 @@ class AutoML(BaseEstimator):
         if len(Xf) == 0:
             raise DataError("X has 0 samples; pass a table with rows")
         ys = check_y(y, len(Xf))
+        X_all = Xf
         Xf, ys = drop_missing_target(Xf, ys)
         if len(Xf) < 2:
-            raise DataError(f"X has {len(Xf)} sample(s) with a target; at least 2 rows are needed to evaluate a model")
+            raise DataError(
+                f"X has {len(Xf)} sample(s) with a target; pass at least 2 rows with a target to evaluate a model"
+            )
         pm = get_plugin_manager(self.plugins or ())
         comps = collect_components(pm)
         task = self._resolve_task(ys)
         y_values, y_codes, classes = self._prepare_target(ys, task)
         metric = resolve_metric(self.metric, task, comps.metrics)
-        schema = infer_schema(Xf)
+        # the kind of every column is decided on all rows, those without a target too: X itself can be predicted
+        schema = infer_schema(X_all)
+        _, infinite = numeric_values(Xf, [c for c in schema.kept if c.kind == "numeric"])
+        if infinite:  # the pipelines' TableCleaner treats them as missing
+            warnings.warn(infinite_message(infinite), DataWarning, stacklevel=3)
         seed = (
             self.random_state
             if self.random_state is None
@@ -332,6 +346,11 @@ class AutoML(BaseEstimator):
         splits, cv_desc = make_splits(
             self.cv, y_codes, task, self.random_state, n_columns=Xf.shape[1], time_budget=self.time_budget
         )
+        if isinstance(self.cv, str) and self.cv == "auto":  # a large table: trials train on a sample
+            splits, sampled = subsample_holdout(
+                splits, y_codes, task, len(schema.kept), self.time_budget, self.random_state
+            )
+            cv_desc += f", {sampled}" if sampled else ""
         models = self._candidates(comps, task)
         kinds = []
         if schema.names("numeric") or schema.names("datetime"):
@@ -444,7 +463,20 @@ class AutoML(BaseEstimator):
             if not ranked and results and all(r.status == "failed" for r in results):
                 first = "\n".join(f"  trial {r.number} ({r.model}): {r.error}" for r in results[:5])
                 raise SearchFailedError(f"all {len(results)} trials failed; the first failures:\n{first}")
-            final = finalize(search, ranked, search.build_full, n_workers, self.ensemble)
+            try:
+                final = finalize(search, ranked, search.build_full, n_workers, self.ensemble)
+            except KeyboardInterrupt:
+                # stopped again during the refit: a pipeline refit during the search, if any
+                refit = [r for r in ranked if r.number in search.prefit]
+                if not refit:
+                    raise
+                final = Final(search.prefit[refit[0].number], refit[0].config, refit[0])
+                warnings.warn(
+                    f"fit interrupted during the final refit: using trial {refit[0].number} ({refit[0].model}), "
+                    "refit during the search",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
         finally:
             search.cleanup()
         self.threshold_ = None
@@ -571,7 +603,10 @@ class AutoML(BaseEstimator):
             pos = np.clip(pos, 0, len(self.classes_) - 1)
             if not np.array_equal(self.classes_[pos], values):
                 unknown = sorted({str(v) for v in values[self.classes_[pos] != values]})[:5]
-                raise DataError(f"y holds classes {unknown} not seen in training")
+                raise DataError(
+                    f"y holds classes {unknown} not seen in training (classes_ is {self.classes_.tolist()[:20]}); "
+                    "score on rows of the training classes"
+                )
             codes = pos
             pred = predictions(self.best_pipeline_, X, self.task_, self.classes_)
             if self.threshold_ is not None:

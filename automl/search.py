@@ -448,7 +448,7 @@ class Search:
                 logger.debug("refit of trial %d during the search: %.1fs, nominal %.1fs", number, took, nominal)
             return
         self._prefit_failed.add(number)
-        if msg is None:
+        if msg is None or _fatal(msg):
             self.pool.kill(w)
         else:
             w.job = None
@@ -478,6 +478,8 @@ class Search:
             return
         del running[w]
         w.job = None
+        if _fatal(msg):
+            self.pool.kill(w)
         if kind == "done":
             ev: Evaluation = msg[2]
             self._finish(study, r, "ok", ev=ev)
@@ -544,6 +546,11 @@ class Search:
             jobs.running[w] = number
             jobs.names[number] = "the best pipeline"
         return jobs
+
+
+def _fatal(msg: tuple) -> bool:
+    """An error after which the worker exits (it ran out of memory): the pool must replace it."""
+    return msg[0] == "error" and len(msg) > 4 and bool(msg[4])
 
 
 def _median_params(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
@@ -636,6 +643,8 @@ class FitJobs:
             elif msg[0] == "error":
                 w.job = None
                 self.failed[key] = msg[2]
+                if _fatal(msg):
+                    self.pool.kill(w)
             else:
                 self.running[w] = key
         for key, why in self.failed.items():

@@ -34,7 +34,7 @@ def _kfold(k: int, y_codes: np.ndarray, task: str, seed: int | None, repeats: in
     if n < 2:
         raise DataError(f"X has {n} row(s); at least 2 are needed to evaluate a model")
     if k > n:
-        warnings.warn(f"cv={k} folds but only {n} rows; using {n} folds", DataWarning, stacklevel=4)
+        warnings.warn(f"cv={k} folds but X has only {n} rows; using {n} folds", DataWarning, stacklevel=5)
         k = n
     stratify = task != "regression"
     if stratify:
@@ -44,14 +44,14 @@ def _kfold(k: int, y_codes: np.ndarray, task: str, seed: int | None, repeats: in
             warnings.warn(
                 f"the rarest class of y has {smallest} rows, fewer than the {k} folds; using {smallest} folds",
                 DataWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             k = smallest
         elif smallest < 2:
             warnings.warn(
                 "a class of y has a single row, so folds cannot be stratified; using unstratified folds",
                 DataWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             stratify = False
     splits: Splits = []
@@ -78,6 +78,33 @@ def _holdout(fraction: float, y_codes: np.ndarray, task: str, seed: int | None) 
     return [(np.sort(tr), np.sort(va))], f"holdout {fraction:.0%}"
 
 
+def _drop_single_class_folds(splits: Splits, desc: str, y_codes: np.ndarray) -> tuple[Splits, str]:
+    """Leave out the folds whose training part holds a single class: no classifier can learn from them.
+
+    Raises
+    ------
+    DataError
+        When every fold is like that (a table with too few rows of each class).
+    """
+    codes = y_codes.astype(int)
+    usable = [(tr, va) for tr, va in splits if len(np.unique(codes[tr])) >= 2]
+    if len(usable) == len(splits):
+        return splits, desc
+    counts = np.bincount(codes)
+    if not usable:
+        raise DataError(
+            f"y has too few rows of each class to evaluate a classifier (rows per class: {counts.tolist()}): "
+            "every training fold would hold a single class. Pass more rows, at least 2 of every class"
+        )
+    warnings.warn(
+        f"{len(splits) - len(usable)} of {len(splits)} folds would train on a single class of y "
+        f"(rows per class: {counts.tolist()}); they are left out. Pass more rows of the rare classes",
+        DataWarning,
+        stacklevel=4,
+    )
+    return usable, f"{desc}, {len(usable)} of {len(splits)} folds used"
+
+
 def make_splits(
     cv: Any, y_codes: np.ndarray, task: str, seed: int | None, n_columns: int = 1, time_budget: float | None = None
 ) -> tuple[Splits, str]:
@@ -100,7 +127,28 @@ def make_splits(
         Width of the table, to judge its size against the budget.
     time_budget : float or None
         Seconds for the whole fit.
+
+    A binary target needs 2 rows of each class (else :class:`~automl.DataError`).
+    Folds whose training part would hold a single class (a classification
+    table with very few rows of some class) are left out with a
+    :class:`~automl.DataWarning`; if no fold is left, :class:`~automl.DataError`.
     """
+    if task == "binary":
+        counts = np.bincount(y_codes.astype(int))
+        if counts.min() < 2:
+            raise DataError(
+                f"y has {counts.tolist()} rows of its two classes: a binary classifier needs at least 2 rows of "
+                "each class to be evaluated (one to train on, one to validate). Pass more rows of the rare class"
+            )
+    splits, desc = _splits(cv, y_codes, task, seed, n_columns, time_budget)
+    if task != "regression":
+        splits, desc = _drop_single_class_folds(splits, desc, y_codes)
+    return splits, desc
+
+
+def _splits(
+    cv: Any, y_codes: np.ndarray, task: str, seed: int | None, n_columns: int, time_budget: float | None
+) -> tuple[Splits, str]:
     n = len(y_codes)
     if isinstance(cv, str):
         if cv == "auto":

@@ -7,6 +7,8 @@ below unpickle there by reference.
 
 from __future__ import annotations
 
+import ctypes
+import os
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -38,6 +40,96 @@ class Explode(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:  # pragma: no cover
         raise AssertionError("never fitted")
+
+
+def _no_core_dump() -> None:
+    """Crash without leaving a core file behind (this runs in a worker process)."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
+
+
+class MemoryHog(ClassifierMixin, BaseEstimator):
+    """A classifier whose ``fit`` allocates (and touches) memory without end.
+
+    Parameters
+    ----------
+    give_up_bytes : int
+        A safety net for the machine running the tests: past this many bytes
+        (when no memory limit stopped it), ``fit`` sleeps instead, so a missing
+        limit shows as a timeout rather than as a machine out of memory.
+    """
+
+    def __init__(self, give_up_bytes: int = 6 << 30) -> None:
+        self.give_up_bytes = give_up_bytes
+
+    def fit(self, X: Any, y: Any) -> MemoryHog:
+        chunks = []
+        chunk = 64 << 20
+        while len(chunks) * chunk < self.give_up_bytes:
+            block = np.empty(chunk // 8)
+            block[::512] = 1.0  # touch every 4 KiB page: the memory is really used
+            chunks.append(block)
+        time.sleep(10**6)
+        return self  # pragma: no cover
+
+    def predict(self, X: Any) -> np.ndarray:  # pragma: no cover
+        raise AssertionError("never fitted")
+
+
+class Abort(ClassifierMixin, BaseEstimator):
+    """A classifier whose ``fit`` kills its own process with ``os.abort()`` (SIGABRT)."""
+
+    def fit(self, X: Any, y: Any) -> Abort:
+        _no_core_dump()
+        os.abort()
+
+    def predict(self, X: Any) -> np.ndarray:  # pragma: no cover
+        raise AssertionError("never fitted")
+
+
+class Segfault(ClassifierMixin, BaseEstimator):
+    """A classifier whose ``fit`` crashes in native code (reads address 0: SIGSEGV)."""
+
+    def fit(self, X: Any, y: Any) -> Segfault:
+        _no_core_dump()
+        ctypes.string_at(0)
+        return self  # pragma: no cover
+
+    def predict(self, X: Any) -> np.ndarray:  # pragma: no cover
+        raise AssertionError("never fitted")
+
+
+class _Prior(ClassifierMixin, BaseEstimator):
+    """Predicts the class shares seen in ``fit`` (the base of the faulty models below)."""
+
+    def fit(self, X: Any, y: Any) -> _Prior:
+        self.classes_, counts = np.unique(np.asarray(y), return_counts=True)
+        self.prior_ = counts / counts.sum()
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.tile(self.prior_, (len(X), 1))
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class WrongShapeProba(_Prior):
+    """A classifier whose ``predict_proba`` has one column too many."""
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        k = len(self.classes_) + 1
+        return np.full((len(X), k), 1.0 / k)
+
+
+class NaNProba(_Prior):
+    """A classifier whose ``predict_proba`` returns NaN."""
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.full((len(X), len(self.classes_)), np.nan)
 
 
 class MeanRegressor(RegressorMixin, BaseEstimator):

@@ -77,7 +77,7 @@ def _onehot_space(trial, ctx):
 
 def _onehot(params, ctx):
     return make_pipeline(
-        SimpleImputer(strategy="constant", fill_value=_MISSING),
+        SimpleImputer(strategy="constant", fill_value=_MISSING, keep_empty_features=True),
         OneHotEncoder(
             handle_unknown="infrequent_if_exist",
             min_frequency=params.get("min_frequency", 5),
@@ -89,7 +89,7 @@ def _onehot(params, ctx):
 
 def _ordinal(params, ctx):
     return make_pipeline(
-        SimpleImputer(strategy="constant", fill_value=_MISSING),
+        SimpleImputer(strategy="constant", fill_value=_MISSING, keep_empty_features=True),
         OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=float),
     )
 
@@ -101,16 +101,18 @@ def _target_space(trial, ctx):
 def _target(params, ctx):
     # cross-fitted inside fit_transform, so a row's own target never leaks into its code;
     # scaled because the codes are in the target's units
-    folds: dict = {"cv": 5, "shuffle": True, "random_state": ctx.random_state}
+    k = max(2, min(5, ctx.n_rows // 4))  # fewer cross-fitting folds on tiny tables
+    folds: dict = {"cv": k, "shuffle": True, "random_state": ctx.random_state}
     if _SKLEARN >= (1, 9):  # a splitter as cv; shuffle and random_state are deprecated
         splitter = KFold if ctx.task == "regression" else StratifiedKFold
-        folds = {"cv": splitter(5, shuffle=True, random_state=ctx.random_state)}
+        folds = {"cv": splitter(k, shuffle=True, random_state=ctx.random_state)}
     encoder = TargetEncoder(
         target_type="continuous" if ctx.task == "regression" else ctx.task,
         smooth=params.get("smooth", "auto"),
         **folds,
     )
-    return make_pipeline(SimpleImputer(strategy="constant", fill_value=_MISSING), encoder, StandardScaler())
+    impute = SimpleImputer(strategy="constant", fill_value=_MISSING, keep_empty_features=True)
+    return make_pipeline(impute, encoder, StandardScaler())
 
 
 def _native_space(trial, ctx):
