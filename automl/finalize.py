@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,24 +59,45 @@ def finalize(
         jobs.stop(quiet=True)  # what still runs is no longer needed
 
 
+def _parallel_seconds(costs: Sequence[float], n_workers: int) -> float:
+    """Seconds for refits of these single-thread costs spread over ``n_workers``."""
+    return sum(costs) / max(1, min(len(costs), n_workers))
+
+
 def _refit_need(search: Search, ens: TrialResult, best: TrialResult, n_workers: int) -> float:
     """Seconds to refit an ensemble's members other than the best, in parallel, skipping those refit already."""
     todo = [m for m in ens.member_results if m is not best and m.number not in search.prefit]  # type: ignore[attr-defined]
-    return sum(search.refit_estimate(m) for m in todo) / max(1, min(len(todo), n_workers))
+    return _parallel_seconds([search.refit_estimate(m) for m in todo], n_workers)
 
 
 def _affordable(
-    search: Search, ranked: list[TrialResult], best: TrialResult, n_workers: int, seconds: float
+    search: Search,
+    ranked: list[TrialResult],
+    best: TrialResult,
+    n_workers: int,
+    seconds: float,
+    wanted: Sequence[TrialResult] = (),
 ) -> set[int]:
-    """Trial numbers whose refits fit in ``seconds``: those done already, the best, then the quickest."""
+    """Trial numbers whose refits, in parallel as :func:`_refit_need` counts them, fit in ``seconds``.
+
+    Those refit already and the best come first, then the ``wanted`` ones in their
+    order (the members of the ensemble that could not be refit whole, heaviest
+    weight first), skipping any that do not fit, then the quickest of the rest.
+    """
     chosen = {best.number, *(r.number for r in ranked if r.number in search.prefit)}
-    spent = 0.0
-    for r in sorted((r for r in ranked if r.number not in chosen), key=search.refit_estimate):
-        cost = search.refit_estimate(r) / max(1, n_workers)
-        if spent + cost > seconds:
+    wanted_numbers = {r.number for r in wanted}
+    rest = sorted((r for r in ranked if r.number not in wanted_numbers), key=search.refit_estimate)
+    costs: list[float] = []
+    for r in [*wanted, *rest]:
+        if r.number in chosen:
+            continue
+        cost = search.refit_estimate(r)
+        if _parallel_seconds([*costs, cost], n_workers) > seconds:
+            if r.number in wanted_numbers:
+                continue
             break
         chosen.add(r.number)
-        spent += cost
+        costs.append(cost)
     return chosen
 
 
@@ -98,7 +119,9 @@ def _choose(
         ens = ensemble_result(ranked, problem, stop_at=limit, clock=budget.now)
     if ens is not None and _refit_need(search, ens, best, n_workers) >= 0.9 * budget.remaining():
         # too slow to refit: the best ensemble of the pipelines that can be refit in time
-        affordable = _affordable(search, ranked, best, n_workers, 0.7 * budget.remaining())
+        by_weight = sorted(zip(ens.member_weights, ens.member_results, strict=True), key=lambda wm: -wm[0])  # type: ignore[attr-defined]
+        wanted = [m for _, m in by_weight]
+        affordable = _affordable(search, ranked, best, n_workers, 0.8 * budget.remaining(), wanted)
         ens = ensemble_result(ranked, problem, stop_at=limit, clock=budget.now, allowed=affordable)
     # every core for the best pipeline's refit, unless other refits share them: more
     # threads than cores slow a model down far more than they speed it up

@@ -145,4 +145,6 @@ def test_refit_estimates_learn_from_the_refits_done_during_the_search(rmse):
     search._refit_ratios = [0.5]  # refits took half their nominal time
     assert search.refit_estimate(r) == pytest.approx(0.3 + 1.0 * 4.0)  # never below nominal
     search._refit_ratios = [0.5, 2.0]
-    assert search.refit_estimate(r) == pytest.approx(0.3 + 2.5 * 4.0)  # the slowest seen, with a margin
+    assert search.refit_estimate(r) == pytest.approx(0.3 + 1.8 * 4.0)  # near the slowest seen
+    search._refit_ratios = [1.2, 1.3, 1.4, 1.5]
+    assert search.refit_estimate(r) == pytest.approx(0.3 + 1.15 * 1.35 * 4.0)  # above the typical one

@@ -1,0 +1,37 @@
+"""Which pipelines the final refit can afford when the whole ensemble cannot be refit in time."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from automl.finalize import _affordable, _refit_need
+
+
+def trial(number: int) -> SimpleNamespace:
+    return SimpleNamespace(number=number)
+
+
+def search_with(costs: dict[int, float], prefit: set[int]) -> SimpleNamespace:
+    return SimpleNamespace(prefit=dict.fromkeys(prefit), refit_estimate=lambda r: costs[r.number])
+
+
+def test_members_the_ensemble_weighs_most_come_before_the_quickest_others():
+    ranked = [trial(i) for i in range(6)]
+    costs = {0: 5.0, 1: 1.0, 2: 6.0, 3: 4.0, 4: 0.5, 5: 0.5}
+    search = search_with(costs, prefit={1})
+    wanted = [ranked[2], ranked[3]]  # heaviest weight first; 2 alone needs 6 s, too long
+    chosen = _affordable(search, ranked, ranked[0], n_workers=2, seconds=5.0, wanted=wanted)
+    # the best and the prefit ones always; member 3 (4 s) fits, member 2 does not;
+    # then the quickest others while two workers finish within 5 s
+    assert chosen == {0, 1, 3, 4, 5}
+
+
+def test_what_is_chosen_needs_no_more_time_than_given():
+    ranked = [trial(i) for i in range(5)]
+    costs = {0: 1.0, 1: 3.0, 2: 3.0, 3: 3.0, 4: 3.0}
+    search = search_with(costs, prefit=set())
+    chosen = _affordable(search, ranked, ranked[0], n_workers=2, seconds=3.0, wanted=ranked[1:])
+    ens = SimpleNamespace(member_results=[r for r in ranked if r.number in chosen])
+    # one refit alone takes all its time, not half of it on two workers
+    assert _refit_need(search, ens, ranked[0], n_workers=2) <= 3.0
+    assert chosen == {0, 1, 2}
