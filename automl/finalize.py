@@ -11,7 +11,7 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from automl.ensemble import EnsembleClassifier, EnsembleRegressor, ensemble_result
-from automl.search import Search
+from automl.search import REFIT_MARGIN, Search
 from automl.trial import TrialConfig, TrialResult
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def _choose(
     limit = budget.now() + max(0.05, 0.1 * budget.remaining()) if math.isfinite(budget.deadline) else math.inf
     if use_ensemble:
         ens = ensemble_result(ranked, problem, stop_at=limit, clock=budget.now)
-    if ens is not None and _refit_need(search, ens, best, n_workers) >= 0.9 * budget.remaining():
+    if ens is not None and _refit_need(search, ens, best, n_workers) >= REFIT_MARGIN * budget.remaining():
         # too slow to refit: the best ensemble of the pipelines that can be refit in time
         by_weight = sorted(zip(ens.member_weights, ens.member_results, strict=True), key=lambda wm: -wm[0])  # type: ignore[attr-defined]
         wanted = [m for _, m in by_weight]

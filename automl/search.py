@@ -43,6 +43,8 @@ THREAD_SPEEDUP = 1.3
 REFIT_OVERHEAD = 0.3
 #: share of the budget the search may give up for refitting an ensemble's members
 ENSEMBLE_RESERVE_SHARE = 0.1
+#: the final refit of an ensemble starts only if its estimate is below this share of the time left
+REFIT_MARGIN = 0.9
 #: pruning starts once this many trials have finished
 PRUNE_AFTER_TRIALS = 10
 
@@ -235,6 +237,13 @@ class Search:
             "plan: trials %s, refit reserve %.1fs", [r.number for r in plan], self.budget.deadline - self.search_end()
         )
 
+    def _refit_left(self, result: TrialResult) -> float:
+        """Seconds the refit of ``result`` still needs: less if it runs on the spare worker now."""
+        estimate = self.refit_estimate(result)
+        if self._prefit is not None and self._prefit[1] == result.number:
+            return max(REFIT_OVERHEAD, estimate - (self.budget.now() - self._prefit[2]))
+        return estimate
+
     def search_end(self) -> float:
         """Clock time when trials must stop, leaving time to choose and refit the final model.
 
@@ -248,7 +257,9 @@ class Search:
         plan = self.plan or [self.best()]
         todo = [r for r in plan if r.number not in self.prefit]
         single = 0.0 if plan[0].number in self.prefit else self.refit_estimate(plan[0], threads=self.n_workers)
-        members = sum(self.refit_estimate(r) for r in todo) / max(1, min(len(todo), self.n_workers))
+        members = sum(self._refit_left(r) for r in todo) / max(1, min(len(todo), self.n_workers))
+        # the final refit keeps members only with a margin (see finalize): reserve it
+        members /= REFIT_MARGIN
         # an ensemble too slow to refit is cut down to what can be refit (see finalize):
         # it may not stop the search much earlier than the best pipeline alone would
         members = min(members, single + ENSEMBLE_RESERVE_SHARE * self.budget.seconds)

@@ -45,9 +45,7 @@ def test_the_engine_passes_the_median_learned_trees_to_the_final_refit():
 
     learned = _median_params([{"n_estimators": 10}, {"n_estimators": 30}, {"n_estimators": 21}])
     assert learned == {"n_estimators": 21}
-    result = TrialResult(
-        number=0, config=TrialConfig("lightgbm", {"learning_rate": 0.1}, {}), learned=learned
-    )
+    result = TrialResult(number=0, config=TrialConfig("lightgbm", {"learning_rate": 0.1}, {}), learned=learned)
     assert result.final_config.model_params == {"learning_rate": 0.1, "n_estimators": 21}
     assert result.config.model_params == {"learning_rate": 0.1}
 

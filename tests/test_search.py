@@ -124,8 +124,12 @@ def test_the_search_stops_early_enough_to_refit_the_planned_members(rmse):
     member = search.refit_estimate(search.results[1])  # the others on one core each
     assert best_alone < member
     search._update_plan()
-    # two members refit in parallel on two workers: as long as one of them
-    assert search.search_end() == pytest.approx(60.0 - member - 1.2)
+    # two members refit in parallel on two workers: as long as one of them, with
+    # the margin the final refit asks for
+    assert search.search_end() == pytest.approx(60.0 - member / 0.9 - 1.2)
+    search._prefit = (None, 1, search.budget.now() - 2.0)  # refitting on the spare worker for 2 s
+    assert search.search_end() == pytest.approx(60.0 - (member + member - 2.0) / 2 / 0.9 - 1.2)
+    search._prefit = None
     search.prefit[0] = object()  # refitted already on the spare worker
     # the other member alone would need 6.3 s, but an ensemble may cost the search
     # only 10% of the budget more than the best pipeline (0 s now): what does not
