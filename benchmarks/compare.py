@@ -80,8 +80,9 @@ def _split(table: Table, seed: int):
     if table.task != "regression":
         y = y.astype(str)
     strat = y if table.task != "regression" else None
-    return train_test_split(df.reset_index(drop=True), y.reset_index(drop=True), test_size=0.25,
-                            random_state=seed, stratify=strat)
+    return train_test_split(
+        df.reset_index(drop=True), y.reset_index(drop=True), test_size=0.25, random_state=seed, stratify=strat
+    )
 
 
 def _fit(framework: str, X, y, task: str, budget: float, seed: int):
@@ -95,8 +96,16 @@ def _fit(framework: str, X, y, task: str, budget: float, seed: int):
         from flaml import AutoML as FLAML
 
         model = FLAML()
-        model.fit(X, y, task="regression" if task == "regression" else "classification", time_budget=budget,
-                  metric=METRIC[task], n_jobs=2, seed=seed, verbose=0)
+        model.fit(
+            X,
+            y,
+            task="regression" if task == "regression" else "classification",
+            time_budget=budget,
+            metric=METRIC[task],
+            n_jobs=2,
+            seed=seed,
+            verbose=0,
+        )
         return model, list(getattr(model, "classes_", []))
     if framework == "autogluon":
         import tempfile
@@ -105,8 +114,13 @@ def _fit(framework: str, X, y, task: str, budget: float, seed: int):
 
         names = {"roc_auc": "roc_auc", "log_loss": "log_loss", "rmse": "root_mean_squared_error"}
         data = X.assign(__target__=y.to_numpy())
-        predictor = TabularPredictor(label="__target__", eval_metric=names[METRIC[task]], problem_type=task,
-                                     path=tempfile.mkdtemp(prefix="ag-"), verbosity=0)
+        predictor = TabularPredictor(
+            label="__target__",
+            eval_metric=names[METRIC[task]],
+            problem_type=task,
+            path=tempfile.mkdtemp(prefix="ag-"),
+            verbosity=0,
+        )
         predictor.fit(data, time_limit=budget, num_cpus=2, num_gpus=0)
 
         class _Wrapped:
@@ -129,13 +143,19 @@ def _fit(framework: str, X, y, task: str, budget: float, seed: int):
     if framework == "hgb":
         text = [c for c in X.columns if X[c].dtype.kind not in "biufcmM"]
         encode = make_column_transformer(
-            (OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=float("nan"),
-                            encoded_missing_value=float("nan")), text),
-            remainder="passthrough", verbose_feature_names_out=False,
+            (
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=float("nan"), encoded_missing_value=float("nan")
+                ),
+                text,
+            ),
+            remainder="passthrough",
+            verbose_feature_names_out=False,
         )
         cls = HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
-        model = make_pipeline(encode, cls(categorical_features=[i < len(text) for i in range(X.shape[1])],
-                                          random_state=seed)).fit(X, y)
+        model = make_pipeline(
+            encode, cls(categorical_features=[i < len(text) for i in range(X.shape[1])], random_state=seed)
+        ).fit(X, y)
         return model, list(getattr(model, "classes_", []))
     raise ValueError(f"unknown framework {framework!r}")
 
@@ -229,8 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
     parser.add_argument("--frameworks", nargs="+", default=["project", "hgb", "const"])
-    parser.add_argument("--python", action="append", default=[], metavar="FRAMEWORK=PATH",
-                        help="interpreter for a framework (its own virtualenv)")
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="FRAMEWORK=PATH",
+        help="interpreter for a framework (its own virtualenv)",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmark-results.jsonl"))
     parser.add_argument("--report", type=Path, nargs="+", help="only summarise these result files")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
@@ -248,15 +273,28 @@ def main(argv: list[str] | None = None) -> int:
                 for framework in args.frameworks:
                     if (framework, name, seed) in done:
                         continue
-                    cmd = [python.get(framework, sys.executable), str(Path(__file__).resolve()), "--one",
-                           framework, name, str(args.budget), str(seed)]
+                    cmd = [
+                        python.get(framework, sys.executable),
+                        str(Path(__file__).resolve()),
+                        "--one",
+                        framework,
+                        name,
+                        str(args.budget),
+                        str(seed),
+                    ]
                     limit = math.ceil(3 * args.budget + 120)
                     try:
                         out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit).stdout
                         rec = json.loads(out.strip().splitlines()[-1])
                     except (subprocess.TimeoutExpired, IndexError, json.JSONDecodeError) as exc:
-                        rec = {"framework": framework, "dataset": name, "task": TABLES[name].task,
-                               "budget": args.budget, "seed": seed, "error": f"no result: {type(exc).__name__}"}
+                        rec = {
+                            "framework": framework,
+                            "dataset": name,
+                            "task": TABLES[name].task,
+                            "budget": args.budget,
+                            "seed": seed,
+                            "error": f"no result: {type(exc).__name__}",
+                        }
                     with args.out.open("a") as fh:
                         fh.write(json.dumps(rec) + "\n")
                     print(json.dumps(rec), flush=True)
@@ -265,8 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         args.markdown.write_text(
             f"# Benchmark\n\n{args.budget:g} s per fit, 2 cores, 75/25 split per seed.\n\n"
-            f"```\npython benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}\n```\n\n"
-            + table
+            f"```\npython benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}\n```\n\n" + table
         )
     return 0
 
