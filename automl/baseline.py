@@ -23,6 +23,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from automl.cleaning import TableCleaner
 from automl.data import Schema
+from automl.transformers import missing_as_category
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def quick_baseline(
             (
                 "categorical",
                 make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value="__missing__", keep_empty_features=True),
+                    missing_as_category(),
                     OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=20, sparse_output=False),
                 ),
                 make_column_selector(dtype_exclude="number"),

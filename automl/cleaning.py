@@ -12,7 +12,7 @@ from pandas.api import types as ptypes
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from automl.data import ColumnInfo, Schema, as_frame, infer_schema
+from automl.data import ColumnInfo, Schema, as_frame, infer_schema, is_duration
 from automl.exceptions import DataError, DataWarning
 
 #: what a categorical column that was empty in ``fit`` holds where a value is missing
@@ -23,7 +23,7 @@ _DATE_ACCESSORS = {"dayofweek": "day_of_week"}
 
 
 def _to_float(s: pd.Series, info: ColumnInfo) -> np.ndarray:
-    if info.source == "timedelta" or ptypes.is_timedelta64_dtype(s.dtype) or getattr(s.dtype, "kind", "") == "m":
+    if info.source == "timedelta" or is_duration(s.dtype):
         try:
             if not isinstance(s.dtype, np.dtype) or s.dtype == object:
                 # pyarrow durations (their total_seconds overflows) and Python timedeltas
@@ -100,6 +100,21 @@ def numeric_values(df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> tuple[np.nd
         infinite = [c.name for c, bad in zip(infos, inf.any(axis=0), strict=True) if bad]
         values[inf] = np.nan
     return values, infinite
+
+
+def infinite_columns(df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> list[str]:
+    """Names of the numeric columns that hold ``inf`` or ``-inf``, read one column at a time.
+
+    Unlike :func:`numeric_values` this builds no float copy of the whole table.
+    """
+    dtypes = df.dtypes
+    out = []
+    for c in infos:
+        s = df[c.name]
+        values = s.to_numpy() if _plain_number(dtypes[c.name]) else _to_float(s, c)
+        if values.dtype.kind == "f" and np.isinf(values).any():
+            out.append(c.name)
+    return out
 
 
 def infinite_message(names: Sequence[str], argname: str = "X") -> str:
@@ -270,4 +285,4 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         return [n for n, k in zip(self.feature_names_out_, self.kinds_out_, strict=True) if k == kind]
 
 
-__all__ = ["TableCleaner", "infinite_message", "numeric_values"]
+__all__ = ["TableCleaner", "infinite_columns", "infinite_message", "numeric_values"]

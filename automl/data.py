@@ -276,6 +276,11 @@ def class_labels(y: pd.Series) -> np.ndarray:
     return values
 
 
+def is_duration(dtype: Any) -> bool:
+    """True for numpy and pyarrow duration (timedelta) dtypes."""
+    return ptypes.is_timedelta64_dtype(dtype) or getattr(dtype, "kind", "") == "m"
+
+
 def _is_nested(v: Any) -> bool:
     return isinstance(v, (list, tuple, dict, set, np.ndarray))
 
@@ -296,7 +301,7 @@ def _column_kind(s: pd.Series, name: str) -> tuple[str, str, str]:
         return "numeric", "number", ""
     if ptypes.is_datetime64_any_dtype(dtype):
         return "datetime", "datetime", ""
-    if ptypes.is_timedelta64_dtype(dtype) or getattr(dtype, "kind", "") == "m":  # numpy or pyarrow durations
+    if is_duration(dtype):
         return "numeric", "timedelta", "converted to seconds"
     arrow = str(dtype)
     if arrow.endswith("[pyarrow]"):
@@ -406,4 +411,5 @@ __all__ = [
     "drop_missing_target",
     "infer_schema",
     "infer_task",
+    "is_duration",
 ]

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from automl.baseline import quick_baseline
 from automl.budget import Budget
-from automl.cleaning import infinite_message, numeric_values
+from automl.cleaning import infinite_columns, infinite_message
 from automl.context import TASKS, Context, SearchContext
 from automl.data import as_frame, check_y, class_labels, drop_missing_target, infer_schema, infer_task
 from automl.evaluation import Problem, predictions
@@ -335,7 +335,7 @@ class AutoML(BaseEstimator):
         metric = resolve_metric(self.metric, task, comps.metrics)
         # the kind of every column is decided on all rows, those without a target too: X itself can be predicted
         schema = infer_schema(X_all)
-        _, infinite = numeric_values(Xf, [c for c in schema.kept if c.kind == "numeric"])
+        infinite = infinite_columns(Xf, [c for c in schema.kept if c.kind == "numeric"])
         if infinite:  # the pipelines' TableCleaner treats them as missing
             warnings.warn(infinite_message(infinite), DataWarning, stacklevel=3)
         seed = (

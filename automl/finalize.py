@@ -11,7 +11,7 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from automl.ensemble import EnsembleClassifier, EnsembleRegressor, ensemble_result
-from automl.search import REFIT_MARGIN, Search
+from automl.search import REFIT_MARGIN, Search, parallel_seconds
 from automl.trial import TrialConfig, TrialResult
 
 logger = logging.getLogger(__name__)
@@ -59,15 +59,10 @@ def finalize(
         jobs.stop(quiet=True)  # what still runs is no longer needed
 
 
-def _parallel_seconds(costs: Sequence[float], n_workers: int) -> float:
-    """Seconds for refits of these single-thread costs spread over ``n_workers``."""
-    return sum(costs) / max(1, min(len(costs), n_workers))
-
-
 def _refit_need(search: Search, ens: TrialResult, best: TrialResult, n_workers: int) -> float:
     """Seconds to refit an ensemble's members other than the best, in parallel, skipping those refit already."""
     todo = [m for m in ens.member_results if m is not best and m.number not in search.prefit]  # type: ignore[attr-defined]
-    return _parallel_seconds([search.refit_estimate(m) for m in todo], n_workers)
+    return parallel_seconds([search.refit_estimate(m) for m in todo], n_workers)
 
 
 def _affordable(
@@ -92,7 +87,7 @@ def _affordable(
         if r.number in chosen:
             continue
         cost = search.refit_estimate(r)
-        if _parallel_seconds([*costs, cost], n_workers) > seconds:
+        if parallel_seconds([*costs, cost], n_workers) > seconds:
             if r.number in wanted_numbers:
                 continue
             break

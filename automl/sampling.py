@@ -10,7 +10,8 @@ timings scaled to the full table.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+
+from automl.splitting import split_rows
 
 #: training cells (rows x columns) a trial may see per second of time budget
 SEARCH_CELLS_PER_SECOND = 20_000
@@ -31,12 +32,8 @@ def sample_size(n_train: int, n_columns: int, time_budget: float | None) -> int:
 def _take(idx: np.ndarray, size: int, y_codes: np.ndarray, task: str, seed: int | None) -> np.ndarray:
     if size >= len(idx):
         return idx
-    strat = None
-    if task != "regression":
-        _, counts = np.unique(y_codes[idx], return_counts=True)
-        strat = y_codes[idx] if counts.min() >= 2 else None
-    kept, _ = train_test_split(idx, train_size=size, random_state=seed, stratify=strat)
-    return np.sort(kept)
+    kept, _ = split_rows(idx, y_codes, task, seed, train_size=size)
+    return kept
 
 
 def subsample_holdout(

@@ -13,7 +13,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,7 +257,7 @@ class Search:
         plan = self.plan or [self.best()]
         todo = [r for r in plan if r.number not in self.prefit]
         single = 0.0 if plan[0].number in self.prefit else self.refit_estimate(plan[0], threads=self.n_workers)
-        members = sum(self._refit_left(r) for r in todo) / max(1, min(len(todo), self.n_workers))
+        members = parallel_seconds([self._refit_left(r) for r in todo], self.n_workers)
         # the final refit keeps members only with a margin (see finalize): reserve it
         members /= REFIT_MARGIN
         # an ensemble too slow to refit is cut down to what can be refit (see finalize):
@@ -562,6 +562,11 @@ class Search:
         return jobs
 
 
+def parallel_seconds(costs: Sequence[float], n_workers: int) -> float:
+    """Seconds for refits of these single-thread costs spread over ``n_workers``."""
+    return sum(costs) / max(1, min(len(costs), n_workers))
+
+
 def _fatal(msg: tuple) -> bool:
     """An error after which the worker exits (it ran out of memory): the pool must replace it."""
     return msg[0] == "error" and len(msg) > 4 and bool(msg[4])
@@ -691,4 +696,4 @@ class FitJobs:
         self.pending.clear()
 
 
-__all__ = ["FitJobs", "Search"]
+__all__ = ["FitJobs", "Search", "parallel_seconds"]

@@ -63,19 +63,34 @@ def _kfold(k: int, y_codes: np.ndarray, task: str, seed: int | None, repeats: in
     return splits, desc
 
 
-def _holdout(fraction: float, y_codes: np.ndarray, task: str, seed: int | None) -> tuple[Splits, str]:
-    n = len(y_codes)
-    idx = np.arange(n)
+def split_rows(
+    idx: np.ndarray,
+    y_codes: np.ndarray,
+    task: str,
+    seed: int | None,
+    *,
+    train_size: int | None = None,
+    test_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split the rows ``idx`` in two sorted parts of ``train_size`` and ``test_size`` rows (as train_test_split).
+
+    Stratified by class for classification when every class present has 2 rows or more.
+    """
     strat = None
     if task != "regression":
-        counts = np.bincount(y_codes.astype(int))
-        if counts[counts > 0].min() >= 2:
-            strat = y_codes
+        _, counts = np.unique(y_codes[idx], return_counts=True)
+        if counts.min() >= 2:
+            strat = y_codes[idx]
+    first, second = train_test_split(idx, train_size=train_size, test_size=test_size, random_state=seed, stratify=strat)
+    return np.sort(first), np.sort(second)
+
+
+def _holdout(fraction: float, y_codes: np.ndarray, task: str, seed: int | None) -> tuple[Splits, str]:
+    n = len(y_codes)
     n_valid = max(1, int(round(fraction * n)))
     if n - n_valid < 1:
         raise DataError(f"cv={fraction} leaves no training rows out of {n}")
-    tr, va = train_test_split(idx, test_size=n_valid, random_state=seed, stratify=strat)
-    return [(np.sort(tr), np.sort(va))], f"holdout {fraction:.0%}"
+    return [split_rows(np.arange(n), y_codes, task, seed, test_size=n_valid)], f"holdout {fraction:.0%}"
 
 
 def _drop_single_class_folds(splits: Splits, desc: str, y_codes: np.ndarray) -> tuple[Splits, str]:
@@ -187,4 +202,4 @@ def _splits(
     return splits, desc
 
 
-__all__ = ["HOLDOUT_ROWS", "make_splits"]
+__all__ = ["HOLDOUT_ROWS", "make_splits", "split_rows"]

@@ -7,7 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.impute import SimpleImputer
 from sklearn.utils.validation import check_is_fitted
+
+from automl.cleaning import MISSING
 
 
 class CategoryEncoder(TransformerMixin, BaseEstimator):
@@ -63,4 +66,13 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
         return self
 
 
-__all__ = ["CategoryEncoder"]
+def missing_as_category() -> SimpleImputer:
+    """An imputer that makes a missing categorical value a category of its own, ``"__missing__"``.
+
+    It keeps columns that are all missing in ``fit`` (a small fold can be like
+    that), so the columns an encoder sees do not depend on the rows.
+    """
+    return SimpleImputer(strategy="constant", fill_value=MISSING, keep_empty_features=True)
+
+
+__all__ = ["CategoryEncoder", "missing_as_category"]

@@ -160,7 +160,7 @@ def _fit(framework: str, X, y, task: str, budget: float, seed: int):
     raise ValueError(f"unknown framework {framework!r}")
 
 
-def _score(task: str, model, classes, X, y) -> dict[str, float]:
+def held_out_scores(task: str, model, classes, X, y) -> dict[str, float]:
     import numpy as np
     from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
 
@@ -186,7 +186,7 @@ def run_one(framework: str, name: str, budget: float, seed: int) -> dict:
     try:
         model, classes = _fit(framework, X_train, y_train, table.task, budget, seed)
         rec["fit_s"] = round(time.perf_counter() - t0, 2)
-        rec.update(_score(table.task, model, classes, X_test, y_test))
+        rec.update(held_out_scores(table.task, model, classes, X_test, y_test))
     except Exception as exc:  # a failure is a result too
         rec["fit_s"] = round(time.perf_counter() - t0, 2)
         rec["error"] = f"{type(exc).__name__}: {exc}"[:300]

