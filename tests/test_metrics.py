@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn import metrics as skm
+from sklearn.exceptions import UndefinedMetricWarning
 
 from automl.metrics import DEFAULT_METRIC, resolve_metric
 from automl.registry import collect_components, get_plugin_manager
@@ -199,3 +204,53 @@ def test_weights_for_a_metric_function_without_them_are_refused():
     assert metric.score(np.zeros(3), np.zeros(3), None) == 0.0
     with pytest.raises(ValueError, match="'plain' does not accept sample_weight"):
         metric.score(np.zeros(3), np.zeros(3), None, sample_weight=np.ones(3))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(2, 40),
+    k=st.integers(2, 4),
+    coarse=st.booleans(),
+    weighted=st.booleans(),
+)
+def test_fast_roc_auc_and_log_loss_equal_sklearn(registered, data, n, k, coarse, weighted):
+    # greedy ensemble selection scores hundreds of blends: the built-ins skip sklearn's
+    # validation but must give its values, ties (coarse scores) and weights included
+    y = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    raw = np.array(data.draw(st.lists(st.floats(0.01, 1.0), min_size=n * k, max_size=n * k))).reshape(n, k)
+    if coarse:
+        raw = np.round(raw, 1) + 0.01
+    proba = raw / raw.sum(axis=1, keepdims=True)
+    weights = np.array(data.draw(st.lists(st.floats(0.1, 3.0), min_size=n, max_size=n))) if weighted else None
+    log_loss = registered["log_loss"].func(y, proba, sample_weight=weights)
+    assert log_loss == pytest.approx(skm.log_loss(y, proba, labels=np.arange(k), sample_weight=weights), rel=1e-9)
+    present = np.unique(y)
+    if len(present) < 2:  # undefined, NaN as scikit-learn gives (a fold scoring NaN fails its trial)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            assert np.isnan(registered["roc_auc"].func(y, proba, sample_weight=weights))
+        return
+    auc = registered["roc_auc"].func(y, proba, sample_weight=weights)
+    if k == 2:
+        expected = skm.roc_auc_score(y, proba[:, 1], sample_weight=weights)
+    elif len(present) == 2:
+        p = proba[:, present] / proba[:, present].sum(axis=1, keepdims=True)
+        expected = skm.roc_auc_score(y == present[1], p[:, 1], sample_weight=weights)
+    else:
+        expected = skm.roc_auc_score(
+            y,
+            proba[:, present] / proba[:, present].sum(axis=1, keepdims=True),
+            multi_class="ovr",
+            labels=present,
+            sample_weight=weights,
+        )
+    assert auc == pytest.approx(expected, rel=1e-9)
+
+
+def test_roc_auc_refuses_nan_scores(registered, binary_preds):
+    y, proba = binary_preds
+    bad = proba.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        registered["roc_auc"].func(y, bad)
