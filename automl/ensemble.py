@@ -101,11 +101,15 @@ def _candidates(ranked: list[TrialResult]) -> list[TrialResult]:
     return chosen
 
 
-def _rows(results: list[TrialResult]) -> np.ndarray:
-    oof = results[0].oof
-    assert oof is not None
+def _rows(oof: np.ndarray) -> np.ndarray:
+    """Mask of the rows an out-of-fold prediction covers (the others are NaN)."""
     finite = np.isfinite(oof)
     return finite.all(axis=1) if finite.ndim == 2 else finite
+
+
+def _fold_scores(problem: Problem, pred: np.ndarray) -> list[float]:
+    """The metric, natural units, on each validation fold of out-of-fold predictions ``pred``."""
+    return [float(problem.metric.score(problem.y_codes[v], pred[v], problem.classes)) for _, v in problem.splits]
 
 
 def ensemble_result(
@@ -126,7 +130,8 @@ def ensemble_result(
     cands = _candidates(ranked if allowed is None else [r for r in ranked if r.number in allowed])
     if len(cands) < 2:
         return None
-    rows = _rows(cands)
+    assert cands[0].oof is not None
+    rows = _rows(cands[0].oof)
     if rows.sum() < 2:
         return None
     metric = problem.metric
@@ -140,9 +145,7 @@ def ensemble_result(
     if len(sel.weights) < 2 or not sel.score > sel.best_single_score:
         return None
     blend = sum(w * usable[i].oof for i, w in sel.weights.items())
-    fold_scores = []
-    for _, valid in problem.splits:
-        fold_scores.append(metric.score(problem.y_codes[valid], blend[valid], problem.classes))
+    fold_scores = _fold_scores(problem, blend)
     # the leaderboard ranks by the mean of the fold scores: the ensemble must win there too
     if not metric.objective(float(np.mean(fold_scores))) > metric.objective(ranked[0].mean):
         return None
@@ -151,7 +154,7 @@ def ensemble_result(
         number=-1,
         config=None,
         status="ok",
-        fold_scores=[float(s) for s in fold_scores],
+        fold_scores=fold_scores,
         fit_seconds=sum(usable[i].fit_seconds for i in sel.weights),
         predict_seconds=sum(usable[i].predict_seconds for i in sel.weights),
         oof=blend,

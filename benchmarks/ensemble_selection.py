@@ -42,6 +42,9 @@ sys.path[:0] = [str(here), str(here / "portfolio")]
 from build_portfolio import real_tables  # noqa: E402
 from compare import METRIC  # noqa: E402
 
+from automl.ensemble import _candidates, _fold_scores, _pooled, greedy_selection  # noqa: E402
+from automl.ensemble import _rows as covered  # noqa: E402
+
 Weights = dict[int, float]
 
 
@@ -51,7 +54,6 @@ def capture(table: Any, budget: float, seed: int) -> dict[str, Any]:
 
     import automl.estimator as estimator_module
     from automl import AutoML
-    from automl.ensemble import _candidates
     from automl.evaluation import predictions
 
     seen: dict[str, Any] = {}
@@ -85,7 +87,7 @@ def capture(table: Any, budget: float, seed: int) -> dict[str, Any]:
 
 def _score(run: dict[str, Any], y: np.ndarray, pred: np.ndarray) -> float:
     p = run["problem"]
-    return p.metric.objective(p.metric.score(y, pred, p.classes))
+    return _pooled(p.metric, y, pred, p.classes)
 
 
 def _blend(preds: list[np.ndarray], w: Weights) -> np.ndarray:
@@ -93,13 +95,11 @@ def _blend(preds: list[np.ndarray], w: Weights) -> np.ndarray:
 
 
 def _rows(run: dict[str, Any]) -> np.ndarray:
-    finite = np.isfinite(run["oofs"][0])
-    return np.flatnonzero(finite.all(axis=1) if finite.ndim == 2 else finite)
+    """Indices of the rows every candidate predicted out of fold, as ``automl.ensemble`` selects on."""
+    return np.flatnonzero(covered(run["oofs"][0]))
 
 
 def greedy(run: dict[str, Any], rows: np.ndarray | None = None, idx: list[int] | None = None, n: int = 25) -> Weights:
-    from automl.ensemble import greedy_selection
-
     rows = _rows(run) if rows is None else rows
     idx = list(range(len(run["oofs"]))) if idx is None else idx
     p = run["problem"]
@@ -148,12 +148,8 @@ def accepted(run: dict[str, Any], w: Weights) -> Weights:
         return {0: 1.0}
     # and on the mean of the fold scores, which ranks the leaderboard
     p = run["problem"]
-    blend = _blend(run["oofs"], w)
-
-    def fold_mean(pred: np.ndarray) -> float:
-        return float(np.mean([p.metric.score(p.y_codes[v], pred[v], p.classes) for _, v in p.splits]))
-
-    return w if p.metric.objective(fold_mean(blend)) > p.metric.objective(fold_mean(run["oofs"][0])) else {0: 1.0}
+    ensemble, single = (float(np.mean(_fold_scores(p, pred))) for pred in (_blend(run["oofs"], w), run["oofs"][0]))
+    return w if p.metric.objective(ensemble) > p.metric.objective(single) else {0: 1.0}
 
 
 def main(argv: list[str] | None = None) -> int:
