@@ -132,8 +132,9 @@ def evaluate(
     problem : Problem
         Data, folds and metric.
     on_fold : callable, optional
-        ``on_fold(fold, score) -> bool`` after each fold; returning False stops
-        the evaluation with :class:`TrialPruned`.
+        ``on_fold(fold, score) -> bool`` after each fold but the last; returning
+        False stops the evaluation with :class:`TrialPruned`. It is not called
+        after the last fold: a finished evaluation is never thrown away.
     fold_indices : sequence of int, optional
         Evaluate only these folds (default: all).
 
@@ -146,8 +147,8 @@ def evaluate(
     oof = np.zeros((len(X), k) if k else len(X))
     seen = np.zeros(len(X))
     out = Evaluation()
-    folds = range(len(problem.splits)) if fold_indices is None else fold_indices
-    for i in folds:
+    folds = list(range(len(problem.splits)) if fold_indices is None else fold_indices)
+    for n_done, i in enumerate(folds, start=1):
         train, valid = problem.splits[i]
         est = clone(estimator)
         t0 = time.perf_counter()
@@ -164,7 +165,7 @@ def evaluate(
         out.learned.append(learned_params(est))
         oof[valid] += pred
         seen[valid] += 1
-        if on_fold is not None and not on_fold(i, float(score)):
+        if on_fold is not None and n_done < len(folds) and not on_fold(i, float(score)):
             raise TrialPruned(f"pruned after fold {i}")
     # rows validated more than once (repeated folds) get their mean prediction
     with np.errstate(invalid="ignore", divide="ignore"):

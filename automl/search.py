@@ -47,6 +47,10 @@ ENSEMBLE_RESERVE_SHARE = 0.1
 REFIT_MARGIN = 0.9
 #: pruning starts once this many trials have finished
 PRUNE_AFTER_TRIALS = 10
+#: a trial may run past its per-trial limit when its remaining folds need at most
+#: this share of the budget (at the pace of its folds so far, times FINISH_SLACK)
+FINISH_SHARE = 0.1
+FINISH_SLACK = 1.2
 
 
 @dataclass
@@ -403,7 +407,7 @@ class Search:
         ok = [r.duration for r in mine if r.status == "ok"]
         stopped = [r.duration for r in mine if r.status == "timeout"]
         if ok:
-            if float(np.median(ok)) > 1.5 * left:
+            if float(np.median(ok)) > left:
                 return None
             return share
         if running:
@@ -486,8 +490,11 @@ class Search:
             r.folds.append(msg[3])
             go = True
             if r.trial is not None:
-                r.trial.report(self.problem.metric.objective(msg[3]), msg[2])
+                # the mean of the folds so far: less noisy than the latest fold alone
+                r.trial.report(self.problem.metric.objective(float(np.mean(r.folds))), len(r.folds) - 1)
                 go = not r.trial.should_prune()
+            if go:
+                self._let_finish(r)
             self.pool.send(w, ("continue",) if go else ("stop",))
             return
         del running[w]
@@ -501,6 +508,29 @@ class Search:
             self._finish(study, r, "pruned", error=msg[2])
         else:
             self._finish(study, r, "failed", error=msg[2])
+
+    def _let_finish(self, r: _Running) -> None:
+        """Move a trial's per-trial limit back when the folds it has left need little time.
+
+        Stopping a trial after most of its folds throws away all that work: a
+        model's first trial gets only a few times what other trials took, and a
+        forest on a mid-size table can need a little more. The trial's pace so far
+        gives the time its remaining folds need; when that is at most
+        :data:`FINISH_SHARE` of the budget and the whole trial stays within
+        ``trial_time_share`` of it, the trial may finish (the search's end still
+        stops it).
+        """
+        if not math.isfinite(r.kill_at):
+            return
+        done, total = len(r.folds), len(self.problem.splits)
+        now = self.budget.now()
+        finish = now + FINISH_SLACK * (now - r.started) / done * (total - done)
+        if finish <= r.kill_at:
+            return
+        allowed = max(2.0, self.trial_time_share * self.budget.seconds)
+        if finish - now <= FINISH_SHARE * self.budget.seconds and finish - r.started <= allowed:
+            logger.debug("trial %d may run until %.1fs to finish its folds", r.job, finish)
+            r.kill_at = finish
 
     def _finish(
         self, study: optuna.Study, r: _Running, status: str, ev: Evaluation | None = None, error: str = ""

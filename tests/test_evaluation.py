@@ -103,6 +103,21 @@ def test_on_fold_can_prune(metrics):
     assert [i for i, _ in seen] == [0, 1]
 
 
+def test_a_finished_evaluation_is_never_pruned(metrics):
+    # the last fold's score comes too late to save any time: stopping there would
+    # only throw away a complete evaluation
+    problem = regression_problem(metrics)
+    seen = []
+
+    def on_fold(i, score):
+        seen.append(i)
+        return i < len(problem.splits) - 1
+
+    ev = evaluate(LinearRegression(), problem, on_fold=on_fold)
+    assert seen == list(range(len(problem.splits) - 1))
+    assert len(ev.fold_scores) == len(problem.splits)
+
+
 def test_a_non_finite_score_raises(metrics):
     def nan_scorer(estimator, X, y):
         return float("nan")

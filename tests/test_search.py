@@ -11,7 +11,7 @@ from automl.budget import Budget
 from automl.evaluation import Problem
 from automl.metrics import resolve_metric
 from automl.registry import collect_components, get_plugin_manager
-from automl.search import Search
+from automl.search import Search, _Running
 from automl.trial import TrialConfig, TrialResult
 
 
@@ -20,10 +20,11 @@ def rmse():
     return resolve_metric("rmse", "regression", collect_components(get_plugin_manager(entry_points=False)).metrics)
 
 
-def make_search(rmse, budget_seconds=60.0, ensemble=True):
+def make_search(rmse, budget_seconds=60.0, ensemble=True, n_folds=2):
     rng = np.random.default_rng(0)
     y = rng.normal(size=100)
-    splits = [(np.arange(50, 100), np.arange(50)), (np.arange(50), np.arange(50, 100))]
+    parts = np.array_split(np.arange(100), n_folds)
+    splits = [(np.setdiff1d(np.arange(100), part), part) for part in parts]
     problem = Problem(
         X=pd.DataFrame({"a": y}), y=y, y_codes=y, classes=None, splits=splits, metric=rmse, task="regression"
     )
@@ -87,8 +88,34 @@ def test_a_model_that_only_timed_out_gets_twice_its_longest_attempt_while_time_i
 def test_a_model_that_needs_more_than_the_time_left_is_not_started(rmse):
     search, _, _ = make_search(rmse, budget_seconds=60.0)
     search.results = [result(0, "slow", duration=10.0)]
-    assert search._trial_cap("slow", 6.0) is None  # 10 s needed, 6 s left
-    assert search._trial_cap("slow", 7.0) == pytest.approx(30.0)  # tight, but it may finish
+    assert search._trial_cap("slow", 9.0) is None  # 10 s needed, 9 s left
+    assert search._trial_cap("slow", 11.0) == pytest.approx(30.0)  # tight, but it may finish
+
+
+def running(job, started, kill_at, folds):
+    config = TrialConfig(model="forest", model_params={}, preprocessing={})
+    return _Running(job, None, config, started, kill_at, list(folds))
+
+
+def test_a_trial_near_its_last_fold_may_finish_past_its_limit(rmse):
+    search, clock, _ = make_search(rmse, budget_seconds=60.0, n_folds=5)
+    clock.t = 12.0
+    r = running(0, started=0.0, kill_at=13.0, folds=[1.0] * 4)  # 3 s a fold, one fold left
+    search._let_finish(r)
+    assert r.kill_at == pytest.approx(12.0 + 1.2 * 3.0)
+
+
+def test_a_trial_with_many_folds_left_keeps_its_limit(rmse):
+    search, clock, _ = make_search(rmse, budget_seconds=60.0, n_folds=5)
+    clock.t = 3.0
+    r = running(0, started=0.0, kill_at=6.0, folds=[1.0])  # 4 folds of 3 s left: more than 10% of 60 s
+    search._let_finish(r)
+    assert r.kill_at == 6.0
+    # a trial already within its limit is left alone
+    clock.t = 4.0
+    r = running(1, started=0.0, kill_at=30.0, folds=[1.0] * 4)
+    search._let_finish(r)
+    assert r.kill_at == 30.0
 
 
 def test_the_plan_holds_the_best_and_the_likely_ensemble_members(rmse):
