@@ -51,6 +51,9 @@ PRUNE_AFTER_TRIALS = 10
 #: this share of the budget (at the pace of its folds so far, times FINISH_SLACK)
 FINISH_SHARE = 0.1
 FINISH_SLACK = 1.2
+#: a trial stops after a fold when its remaining folds, at this share of its pace
+#: so far (an optimistic guess), would still end after its limit or the search's end
+CANNOT_FINISH_PACE = 0.9
 
 
 @dataclass
@@ -61,6 +64,9 @@ class _Running:
     started: float
     kill_at: float
     folds: list[float] = field(default_factory=list)
+    #: why the search stopped the trial after a fold (it could not finish in time), and what it would need
+    stopped: str = ""
+    needed: float | None = None
 
 
 class Search:
@@ -397,15 +403,16 @@ class Search:
         budget. A model without a success gets a few times what the trials so
         far needed (so one slow model cannot eat the search), one trial at a
         time (``running`` counts its trials in progress); once it has timed out,
-        it gets twice its longest attempt, and only while that is a small share
-        of the time left.
+        it gets twice its longest attempt (or twice what an attempt stopped after
+        a fold was projected to need), and only while that is a small share of
+        the time left.
         """
         if self.best() is None:
             return math.inf
         share = max(2.0, self.trial_time_share * self.budget.seconds)
         mine = [r for r in self.results if r.model == model]
         ok = [r.duration for r in mine if r.status == "ok"]
-        stopped = [r.duration for r in mine if r.status == "timeout"]
+        stopped = [r.needed or r.duration for r in mine if r.status == "timeout"]
         if ok:
             if float(np.median(ok)) > left:
                 return None
@@ -495,6 +502,7 @@ class Search:
                 go = not r.trial.should_prune()
             if go:
                 self._let_finish(r)
+                go = self._can_finish(r)
             self.pool.send(w, ("continue",) if go else ("stop",))
             return
         del running[w]
@@ -504,6 +512,8 @@ class Search:
         if kind == "done":
             ev: Evaluation = msg[2]
             self._finish(study, r, "ok", ev=ev)
+        elif kind == "pruned" and r.stopped:
+            self._finish(study, r, "timeout", error=r.stopped)
         elif kind == "pruned":
             self._finish(study, r, "pruned", error=msg[2])
         else:
@@ -532,6 +542,29 @@ class Search:
             logger.debug("trial %d may run until %.1fs to finish its folds", r.job, finish)
             r.kill_at = finish
 
+    def _can_finish(self, r: _Running) -> bool:
+        """False (and the trial marked as stopped) when its remaining folds cannot end in time.
+
+        Even at a pace somewhat faster than its folds so far, the trial would
+        pass its per-trial limit or the end of the search, where it would be
+        killed with nothing to show: stopping it now frees the worker for a
+        trial that can finish (or for refitting the final pipelines).
+        """
+        done, total = len(r.folds), len(self.problem.splits)
+        now = self.budget.now()
+        pace = (now - r.started) / done
+        finish = now + CANNOT_FINISH_PACE * pace * (total - done)
+        limit = min(r.kill_at, self.search_end())
+        if finish <= limit:
+            return True
+        r.needed = pace * total
+        what = "its per-trial time limit" if r.kill_at <= limit else "the end of the search"
+        r.stopped = (
+            f"stopped after {now - r.started:.1f}s and {done} of {total} folds: "
+            f"the rest would need about {pace * (total - done):.1f}s, past {what}"
+        )
+        return False
+
     def _finish(
         self, study: optuna.Study, r: _Running, status: str, ev: Evaluation | None = None, error: str = ""
     ) -> None:
@@ -552,6 +585,7 @@ class Search:
         result = TrialResult(
             number=r.job, config=r.config, status=status, error=error, duration=self.budget.now() - r.started
         )
+        result.needed = r.needed
         if ev is not None:
             result.fold_scores = ev.fold_scores
             result.fit_seconds = float(sum(ev.fit_seconds))

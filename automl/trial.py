@@ -57,6 +57,9 @@ class TrialResult:
     learned : dict
         Parameters the model learned on the folds (median over folds), passed to
         its final refit; see :func:`automl.evaluation.learned_params`.
+    needed : float or None
+        For a trial stopped after a fold because it could not finish in time:
+        the seconds all its folds were projected to need at its pace.
     """
 
     number: int
@@ -70,6 +73,7 @@ class TrialResult:
     members: dict[str, float] | None = None
     duration: float = 0.0
     learned: dict[str, Any] = field(default_factory=dict)
+    needed: float | None = None
 
     @property
     def final_config(self) -> TrialConfig | None:

@@ -179,3 +179,28 @@ def test_refit_estimates_learn_from_the_refits_done_during_the_search(rmse):
     assert search.refit_estimate(r) == pytest.approx(0.3 + 1.8 * 4.0)  # near the slowest seen
     search._refit_ratios = [1.2, 1.3, 1.4, 1.5]
     assert search.refit_estimate(r) == pytest.approx(0.3 + 1.15 * 1.35 * 4.0)  # above the typical one
+
+
+def test_a_trial_that_cannot_finish_within_its_limit_stops_after_a_fold(rmse):
+    search, clock, _ = make_search(rmse, budget_seconds=60.0, n_folds=5)
+    clock.t = 4.0
+    r = running(0, started=0.0, kill_at=10.0, folds=[1.0])  # 4 folds of 4 s left, 6 s allowed
+    assert not search._can_finish(r)
+    assert r.needed == pytest.approx(20.0)
+    assert "1 of 5 folds" in r.stopped and "per-trial time limit" in r.stopped
+    # the next attempt of this model gets twice what this one needed, not twice the 4 s it ran
+    search.results = [result(0, "fast", duration=1.0)]
+    search.results.append(TrialResult(number=1, config=r.config, status="timeout", duration=4.0, needed=r.needed))
+    assert search._trial_cap("forest", 50.0) is None  # 40 s would be most of the 50 s left
+    assert search._trial_cap("forest", 200.0) == pytest.approx(30.0)  # capped at half the budget
+
+
+def test_a_trial_that_would_end_after_the_search_stops_after_a_fold(rmse):
+    search, clock, _ = make_search(rmse, budget_seconds=60.0, n_folds=5)
+    clock.t = 50.0
+    r = running(0, started=40.0, kill_at=70.0, folds=[1.0, 1.0])  # 3 folds of 5 s left at 50 s of 60
+    assert not search._can_finish(r)
+    assert "end of the search" in r.stopped
+    # one short fold left: it goes on
+    r = running(1, started=46.0, kill_at=70.0, folds=[1.0] * 4)
+    assert search._can_finish(r)
