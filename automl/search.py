@@ -532,9 +532,8 @@ class Search:
         """
         if not math.isfinite(r.kill_at):
             return
-        done, total = len(r.folds), len(self.problem.splits)
-        now = self.budget.now()
-        finish = now + FINISH_SLACK * (now - r.started) / done * (total - done)
+        now, pace, left = self._pace(r)
+        finish = now + FINISH_SLACK * pace * left
         if finish <= r.kill_at:
             return
         allowed = max(2.0, self.trial_time_share * self.budget.seconds)
@@ -550,20 +549,24 @@ class Search:
         killed with nothing to show: stopping it now frees the worker for a
         trial that can finish (or for refitting the final pipelines).
         """
-        done, total = len(r.folds), len(self.problem.splits)
-        now = self.budget.now()
-        pace = (now - r.started) / done
-        finish = now + CANNOT_FINISH_PACE * pace * (total - done)
+        now, pace, left = self._pace(r)
+        finish = now + CANNOT_FINISH_PACE * pace * left
         limit = min(r.kill_at, self.search_end())
         if finish <= limit:
             return True
-        r.needed = pace * total
+        done = len(r.folds)
+        r.needed = pace * (done + left)
         what = "its per-trial time limit" if r.kill_at <= limit else "the end of the search"
         r.stopped = (
-            f"stopped after {now - r.started:.1f}s and {done} of {total} folds: "
-            f"the rest would need about {pace * (total - done):.1f}s, past {what}"
+            f"stopped after {now - r.started:.1f}s and {done} of {done + left} folds: "
+            f"the rest would need about {pace * left:.1f}s, past {what}"
         )
         return False
+
+    def _pace(self, r: _Running) -> tuple[float, float, int]:
+        """The time now, the running trial's seconds per fold so far, and how many folds it has left."""
+        now = self.budget.now()
+        return now, (now - r.started) / len(r.folds), len(self.problem.splits) - len(r.folds)
 
     def _finish(
         self, study: optuna.Study, r: _Running, status: str, ev: Evaluation | None = None, error: str = ""
@@ -583,9 +586,13 @@ class Search:
         self, study: optuna.Study, r: _Running, status: str, ev: Evaluation | None = None, error: str = ""
     ) -> None:
         result = TrialResult(
-            number=r.job, config=r.config, status=status, error=error, duration=self.budget.now() - r.started
+            number=r.job,
+            config=r.config,
+            status=status,
+            error=error,
+            duration=self.budget.now() - r.started,
+            needed=r.needed,
         )
-        result.needed = r.needed
         if ev is not None:
             result.fold_scores = ev.fold_scores
             result.fit_seconds = float(sum(ev.fit_seconds))
