@@ -18,35 +18,22 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from pathlib import Path
 
-here = Path(__file__).resolve().parent
-sys.path[:0] = [str(here), str(here / "portfolio")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_portfolio import real_tables  # noqa: E402
-from compare import METRIC, held_out_scores  # noqa: E402
+from compare import METRIC, held_out_scores, outside_splits, outside_table_args  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=float, default=20.0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tables", nargs="*", default=[], help="package/item names (default: all)")
-    args = parser.parse_args(argv)
+    args = outside_table_args(__doc__, 20.0).parse_args(argv)
     warnings.filterwarnings("ignore")
-    from sklearn.model_selection import train_test_split
-
     from automl import AutoML
 
     wins = losses = 0
-    for table in real_tables(max_rows=sys.maxsize):  # never tables of the evaluation packages
-        if args.tables and table.name not in args.tables:
-            continue
-        strat = table.y if table.task != "regression" else None
-        Xtr, Xte, ytr, yte = train_test_split(table.X, table.y, test_size=0.25, random_state=args.seed, stratify=strat)
+    for table, Xtr, Xte, ytr, yte in outside_splits(args.tables, args.seed):
         scores, finals = [], []
         for ensemble in (True, False):
             model = AutoML(

@@ -18,7 +18,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -26,11 +25,9 @@ import time
 import warnings
 from pathlib import Path
 
-here = Path(__file__).resolve().parent
-sys.path[:0] = [str(here), str(here / "portfolio")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_portfolio import real_tables  # noqa: E402
-from compare import METRIC, held_out_scores  # noqa: E402
+from compare import METRIC, held_out_scores, outside_splits, outside_table_args  # noqa: E402
 
 _STOPPED = re.compile(r"stopped after ([\d.]+)s")
 
@@ -41,22 +38,12 @@ def stopped_seconds(errors: list[str]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=float, default=30.0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tables", nargs="*", default=[], help="package/item names (default: all)")
-    args = parser.parse_args(argv)
+    args = outside_table_args(__doc__, 30.0).parse_args(argv)
     warnings.filterwarnings("ignore")
-    from sklearn.model_selection import train_test_split
-
     from automl import AutoML
 
     total = {"lost_s": 0.0, "ok": 0, "pruned": 0, "timeout": 0}
-    for table in real_tables(max_rows=sys.maxsize):  # never tables of the evaluation packages
-        if args.tables and table.name not in args.tables:
-            continue
-        strat = table.y if table.task != "regression" else None
-        Xtr, Xte, ytr, yte = train_test_split(table.X, table.y, test_size=0.25, random_state=args.seed, stratify=strat)
+    for table, Xtr, Xte, ytr, yte in outside_splits(args.tables, args.seed):
         t0 = time.perf_counter()
         model = AutoML(
             time_budget=args.budget, metric=METRIC[table.task], random_state=args.seed, n_jobs=2, verbose=0
