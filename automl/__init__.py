@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from automl import _compat
 from automl.context import Context, SearchContext
 from automl.exceptions import DataError, DataWarning, PluginError, PluginLoadWarning, SearchFailedError
 from automl.markers import hookimpl
@@ -16,11 +17,13 @@ from automl.specs import MetricSpec, ModelSpec, PreprocessorSpec
 
 __version__ = "0.1.0"
 
+_compat.install()  # models pickled before the subpackages name the old module paths
+
 _LAZY = {
     "AutoML": "automl.estimator",
     "AutoMLClassifier": "automl.estimator",
     "AutoMLRegressor": "automl.estimator",
-    "TrialResult": "automl.trial",
+    "TrialResult": "automl.search.trial",
 }
 
 

@@ -19,25 +19,26 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from automl.baseline import quick_baseline
 from automl.budget import Budget
-from automl.cleaning import infinite_columns, infinite_message
 from automl.context import TASKS, Context, SearchContext
-from automl.data import as_frame, check_y, class_labels, drop_missing_target, infer_schema, infer_task
-from automl.evaluation import Problem, predictions
+from automl.data.target import check_y, class_labels, drop_missing_target, infer_task
+from automl.evaluation.cross_validation import Problem, predictions
+from automl.evaluation.folds import make_splits
+from automl.evaluation.metrics import Metric, resolve_metric
+from automl.evaluation.sampling import subsample_holdout
+from automl.evaluation.thresholds import needs_threshold, tune_threshold, with_threshold
 from automl.exceptions import DataError, DataWarning, SearchFailedError
-from automl.finalize import Final, finalize
-from automl.leaderboard import leaderboard_frame, sort_results
-from automl.metrics import Metric, resolve_metric
-from automl.pipeline import build_pipeline
+from automl.pipeline.build import PipelineBuilder
+from automl.pipeline.cleaning import infinite_columns, infinite_message
+from automl.pipeline.schema import as_frame, infer_schema
 from automl.registry import Components, collect_components, get_plugin_manager
-from automl.sampling import subsample_holdout
-from automl.search import Search
-from automl.space import SearchSpace
-from automl.splitting import make_splits
-from automl.thresholds import needs_threshold, tune_threshold, with_threshold
-from automl.trial import TrialConfig, TrialResult
-from automl.worker import WorkerPool, shared_pool
+from automl.search.baseline import quick_baseline
+from automl.search.finalize import Final, finalize
+from automl.search.leaderboard import leaderboard_frame, sort_results
+from automl.search.loop import Search
+from automl.search.space import SearchSpace, by_kind
+from automl.search.trial import TrialConfig, TrialResult
+from automl.workers.pool import WorkerPool, shared_pool
 
 logger = logging.getLogger("automl")
 
@@ -352,21 +353,7 @@ class AutoML(BaseEstimator):
             )
             cv_desc += f", {sampled}" if sampled else ""
         models = self._candidates(comps, task)
-        kinds = []
-        if schema.names("numeric") or schema.names("datetime"):
-            kinds.append("numeric")
-        if schema.names("categorical"):
-            kinds.append("categorical")
-        by_kind = {k: [p for p in comps.preprocessors.values() if p.kind == k] for k in kinds}
-        usable = []
-        for m in models:
-            missing = [k for k in kinds if not any(p.accepts(m) for p in by_kind[k])]
-            if missing:
-                logger.warning("model %r skipped: no registered preprocessor for its %s columns", m.name, missing)
-            else:
-                usable.append(m)
-        if not usable:
-            raise ValueError("no candidate model can be fed this table's columns; check the preprocessors")
+        kinds = schema.prepared_kinds
         n_fold_rows = int(np.mean([len(tr) for tr, _ in splits]))
         ctx = Context(
             task=task,
@@ -377,7 +364,8 @@ class AutoML(BaseEstimator):
             n_classes=0 if classes is None else len(classes),
             random_state=self.random_state,
         )
-        space = SearchSpace(usable, by_kind, kinds, ctx)
+        space = SearchSpace(models, by_kind(comps.preprocessors, kinds), kinds, ctx)
+        builder = PipelineBuilder(comps.models, comps.preprocessors, schema, ctx, n_rows_all=len(Xf))
         problem = Problem(X=Xf, y=y_values, y_codes=y_codes, classes=classes, splits=splits, metric=metric, task=task)
         logger.info(
             "%s task, %d rows x %d columns, metric %s, %s, %d models, budget %s",
@@ -386,7 +374,7 @@ class AutoML(BaseEstimator):
             Xf.shape[1],
             metric.name,
             cv_desc,
-            len(usable),
+            len(space.models),
             "none" if self.time_budget is None else f"{self.time_budget:g}s",
         )
         _notify(
@@ -399,16 +387,6 @@ class AutoML(BaseEstimator):
                 time_budget=math.inf if self.time_budget is None else float(self.time_budget),
             ),
         )
-
-        def build(config: TrialConfig, n_threads: int, final: bool = False) -> Pipeline:
-            rows = len(Xf) if final else n_fold_rows
-            return build_pipeline(
-                config,
-                comps.models,
-                comps.preprocessors,
-                schema,
-                ctx.replace(n_threads=n_threads, n_rows=rows, final=final),
-            )
 
         observers = bool(pm.hook.automl_trial_finished.get_hookimpls())
         best: list[float] = []
@@ -438,7 +416,7 @@ class AutoML(BaseEstimator):
 
         search = Search(
             space,
-            build,
+            builder.build,
             problem,
             budget,
             pool,
@@ -446,7 +424,7 @@ class AutoML(BaseEstimator):
             self.max_trials,
             seed,
             on_result,
-            build_full=lambda c, t: build(c, t, final=True),
+            build_full=lambda c, t: builder.build(c, t, final=True),
             ensemble=self.ensemble,
         )
         try:
@@ -481,7 +459,7 @@ class AutoML(BaseEstimator):
             search.cleanup()
         self.threshold_ = None
         if final is None:
-            pipeline, what = quick_baseline(schema, task, Xf, y_values, y_codes, self.random_state)
+            pipeline, what = quick_baseline(builder, Xf, y_values, y_codes, self.random_state)
             warnings.warn(
                 f"no pipeline finished within the time budget of {self.time_budget}s; best_pipeline_ is {what}. "
                 "Give a larger time_budget.",

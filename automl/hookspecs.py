@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from automl.context import SearchContext
+    from automl.search.trial import TrialResult
     from automl.specs import MetricSpec, ModelSpec, PreprocessorSpec
-    from automl.trial import TrialResult
 
 
 @hookspec

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 COLUMN_KINDS = ("numeric", "categorical")
+#: the value a categorical column holds where it is missing, when it had no value
+#: at all in the rows a pipeline was fitted on; imputers of categories fill with it too
+MISSING = "__missing__"
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -129,7 +132,8 @@ class PreprocessorSpec:
         Unique name, e.g. ``"onehot"``.
     kind : {"numeric", "categorical"}
         The kind of column it prepares. Numeric columns arrive as float64 with
-        NaN for missing values; categorical columns as ``object`` strings with NaN.
+        NaN for missing values; categorical columns as ``object`` strings with NaN
+        (or :data:`MISSING` in a column that had no value in the rows of ``fit``).
     build : callable
         ``build(params, ctx) -> transformer``: an unfitted scikit-learn transformer.
     space : callable, optional
@@ -209,4 +213,4 @@ class MetricSpec:
         object.__setattr__(self, "tasks", _tasks("metric", self.name, self.tasks))
 
 
-__all__ = ["COLUMN_KINDS", "MetricSpec", "ModelSpec", "PreprocessorSpec"]
+__all__ = ["COLUMN_KINDS", "MISSING", "MetricSpec", "ModelSpec", "PreprocessorSpec"]

@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from compare import METRIC, held_out_split, outside_table_args, outside_tables  # noqa: E402
 
-from automl.ensemble import _candidates, _fold_scores, _pooled, greedy_selection  # noqa: E402
-from automl.ensemble import _rows as covered  # noqa: E402
+from automl.search.selection import _candidates, _fold_scores, _pooled, greedy_selection  # noqa: E402
+from automl.search.selection import _rows as covered  # noqa: E402
 
 Weights = dict[int, float]
 
@@ -49,7 +49,7 @@ def capture(table: Any, budget: float, seed: int) -> dict[str, Any]:
     """Fit once and return the candidates' out-of-fold and test predictions."""
     import automl.estimator as estimator_module
     from automl import AutoML
-    from automl.evaluation import predictions
+    from automl.evaluation.cross_validation import predictions
 
     seen: dict[str, Any] = {}
     real_finalize = estimator_module.finalize

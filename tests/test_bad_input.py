@@ -18,9 +18,10 @@ import pytest
 from conftest import FAST
 
 from automl import AutoML, AutoMLClassifier, DataError, DataWarning
-from automl.cleaning import TableCleaner
-from automl.data import as_frame, check_y
-from automl.splitting import make_splits
+from automl.data.target import check_y
+from automl.evaluation.folds import make_splits
+from automl.pipeline.cleaning import TableCleaner
+from automl.pipeline.schema import as_frame
 
 #: a short fit of the cheapest model: the data checks are what these tests are about
 #: (no ensemble, so best_pipeline_ starts with the "clean" step the tests look into)
@@ -215,7 +216,7 @@ def test_all_missing_and_constant_columns_are_dropped_and_logged(caplog):
     X = X.assign(empty=np.nan, none=None, const=3.0, const_text="k")
     caplog.set_level(logging.INFO, logger="automl")
     model = _quick(verbose=1).fit(X, y)
-    logged = [r.getMessage() for r in caplog.records if r.name == "automl.data"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "automl.pipeline.schema"]
     assert "column 'empty' ignored: all values are missing" in logged
     assert "column 'none' ignored: all values are missing" in logged
     assert "column 'const' ignored: constant" in logged
@@ -423,7 +424,7 @@ def test_identifier_columns_are_dropped_with_a_log_line(caplog):
     X["user_id"] = [f"user-{i:04d}" for i in range(N)]
     caplog.set_level(logging.INFO, logger="automl")
     model = _quick(verbose=1).fit(X, y)
-    logged = [r.getMessage() for r in caplog.records if r.name == "automl.data"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "automl.pipeline.schema"]
     assert "column 'user_id' ignored: every value is distinct (an identifier)" in logged
     assert "user_id" not in model.best_pipeline_.named_steps["clean"].get_feature_names_out()
     _works(model, X.assign(user_id="someone new"))

@@ -8,7 +8,7 @@ from sklearn.datasets import make_classification, make_regression
 
 from automl.builtins import lightgbm as lgbm
 from automl.context import Context
-from automl.evaluation import learned_params
+from automl.evaluation.cross_validation import learned_params
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,8 @@ def test_lightgbm_final_refit_is_a_plain_model_with_the_learned_trees_on_all_row
 
 
 def test_the_engine_passes_the_median_learned_trees_to_the_final_refit():
-    from automl.search import _median_params
-    from automl.trial import TrialConfig, TrialResult
+    from automl.search.loop import _median_params
+    from automl.search.trial import TrialConfig, TrialResult
 
     learned = _median_params([{"n_estimators": 10}, {"n_estimators": 30}, {"n_estimators": 21}])
     assert learned == {"n_estimators": 21}

@@ -9,10 +9,10 @@ import pytest
 from conftest import mixed_table
 
 from automl.context import Context
-from automl.data import infer_schema
-from automl.pipeline import build_pipeline
+from automl.pipeline.build import build_pipeline
+from automl.pipeline.schema import infer_schema
 from automl.registry import collect_components, get_plugin_manager
-from automl.trial import TrialConfig
+from automl.search.trial import TrialConfig
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_target_encoding_gives_one_code_per_class_and_handles_unseen_values(comp
 
 
 def test_target_encoding_is_offered_to_every_model_but_tried_after_the_usual_encoders(comps):
-    from automl.space import SearchSpace
+    from automl.search.space import SearchSpace
 
     ctx = Context(task="binary", n_rows=100, n_features=4, n_numeric=2, n_categorical=2, n_classes=2)
     by_kind = {k: [p for p in comps.preprocessors.values() if p.kind == k] for k in ("numeric", "categorical")}

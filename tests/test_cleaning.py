@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 
 from automl import DataError
-from automl.cleaning import TableCleaner
-from automl.data import infer_schema
+from automl.pipeline.cleaning import TableCleaner
+from automl.pipeline.schema import infer_schema
 
 N = 30
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from automl import DataError, DataWarning
-from automl.data import as_frame, check_y, drop_missing_target, infer_schema, infer_task
+from automl.data.target import check_y, drop_missing_target, infer_task
+from automl.pipeline.schema import as_frame, infer_schema
 
 N = 40  # rows of the tables below: above the identifier threshold
 

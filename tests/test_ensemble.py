@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from automl.ensemble import EnsembleClassifier, EnsembleRegressor, ensemble_result, greedy_selection
-from automl.evaluation import Problem
-from automl.metrics import resolve_metric
+from automl.evaluation.cross_validation import Problem
+from automl.evaluation.metrics import resolve_metric
+from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
 from automl.registry import collect_components, get_plugin_manager
-from automl.trial import TrialResult
+from automl.search.selection import ensemble_result, greedy_selection
+from automl.search.trial import TrialResult
 
 
 @pytest.fixture(scope="module")

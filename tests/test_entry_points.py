@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import FAST
 
-from automl import AutoML, PluginLoadWarning, registry, worker
+from automl import AutoML, PluginLoadWarning, registry
+from automl.workers import pool as worker
 
 PLUGIN_SOURCE = textwrap.dedent(
     """

@@ -11,10 +11,10 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from automl.evaluation import Problem, TrialPruned, evaluate, fit_full, predictions
-from automl.metrics import resolve_metric
+from automl.evaluation.cross_validation import Problem, TrialPruned, evaluate, fit_full, predictions
+from automl.evaluation.folds import make_splits
+from automl.evaluation.metrics import resolve_metric
 from automl.registry import collect_components, get_plugin_manager
-from automl.splitting import make_splits
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from automl_test_plugins import Abort, MemoryHog, NaNProba, Segfault, WrongShape
 from conftest import FAST
 
 from automl import AutoML
-from automl.worker import WorkerPool
+from automl.workers.pool import WorkerPool
 
 BUDGET = 5
 #: room a worker gets beyond what it uses idle in the memory test (address space, not resident

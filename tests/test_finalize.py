@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from automl.finalize import _affordable, _refit_need
+from automl.search.finalize import _affordable, _refit_need
 
 
 def trial(number: int) -> SimpleNamespace:

@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from automl import AutoML, AutoMLClassifier, AutoMLRegressor, DataError
-from automl.leaderboard import COLUMNS
+from automl.search.leaderboard import COLUMNS
 
 STATUSES = {"ok", "failed", "timeout", "pruned"}
 

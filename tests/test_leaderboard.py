@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl.leaderboard import COLUMNS, leaderboard_frame, sort_results
-from automl.metrics import resolve_metric
+from automl.evaluation.metrics import resolve_metric
 from automl.registry import collect_components, get_plugin_manager
-from automl.trial import TrialConfig, TrialResult
+from automl.search.leaderboard import COLUMNS, leaderboard_frame, sort_results
+from automl.search.trial import TrialConfig, TrialResult
 
 
 @pytest.fixture(scope="module")

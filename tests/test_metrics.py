@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
-from automl.metrics import DEFAULT_METRIC, resolve_metric
+from automl.evaluation.metrics import DEFAULT_METRIC, resolve_metric
 from automl.registry import collect_components, get_plugin_manager
 
 

@@ -13,8 +13,8 @@ from sklearn.naive_bayes import GaussianNB
 
 from automl import AutoML, ModelSpec, SearchFailedError, hookimpl
 from automl.context import SearchContext
-from automl.leaderboard import COLUMNS
-from automl.trial import TrialResult
+from automl.search.leaderboard import COLUMNS
+from automl.search.trial import TrialResult
 
 
 def test_a_plugin_model_shows_up_on_the_leaderboard(iris_str):

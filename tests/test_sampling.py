@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from automl.sampling import MIN_SAMPLE_ROWS, sample_size, subsample_holdout
+from automl.evaluation.sampling import MIN_SAMPLE_ROWS, sample_size, subsample_holdout
 
 
 def holdout(n: int, share: float = 0.2):

@@ -8,11 +8,11 @@ import pytest
 from test_budget import FakeClock
 
 from automl.budget import Budget
-from automl.evaluation import Problem
-from automl.metrics import resolve_metric
+from automl.evaluation.cross_validation import Problem
+from automl.evaluation.metrics import resolve_metric
 from automl.registry import collect_components, get_plugin_manager
-from automl.search import Search, _Running
-from automl.trial import TrialConfig, TrialResult
+from automl.search.loop import Search, _Running
+from automl.search.trial import TrialConfig, TrialResult
 
 
 @pytest.fixture(scope="module")

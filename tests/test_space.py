@@ -7,7 +7,7 @@ import pytest
 
 from automl.context import Context
 from automl.registry import collect_components, get_plugin_manager
-from automl.space import MODEL_PARAM, PrefixedTrial, SearchSpace
+from automl.search.space import MODEL_PARAM, PrefixedTrial, SearchSpace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

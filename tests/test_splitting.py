@@ -7,7 +7,7 @@ import pytest
 from sklearn.model_selection import GroupKFold, KFold
 
 from automl import DataError, DataWarning
-from automl.splitting import make_splits
+from automl.evaluation.folds import make_splits
 
 Y_BIN = np.array([0, 1] * 50)
 Y_REG = np.linspace(0.0, 1.0, 100)

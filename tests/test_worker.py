@@ -1,4 +1,4 @@
-"""automl.worker: killable worker processes."""
+"""automl.workers.pool: killable worker processes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from automl.worker import WorkerPool
+from automl.workers.pool import WorkerPool
 
 
 def wait_ready(pool: WorkerPool, timeout: float = 60.0) -> None:

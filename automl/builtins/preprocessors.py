@@ -20,9 +20,9 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
+from automl.builtins.encoders import CategoryEncoder, missing_as_category
 from automl.markers import hookimpl
 from automl.specs import PreprocessorSpec
-from automl.transformers import CategoryEncoder, missing_as_category
 
 _SKLEARN = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
 

@@ -60,12 +60,13 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
 from automl.context import Context
-from automl.data import as_frame, check_y, drop_missing_target, infer_schema
-from automl.evaluation import Problem, TrialPruned, evaluate
-from automl.metrics import DEFAULT_METRIC, resolve_metric
-from automl.pipeline import build_pipeline
+from automl.data.target import check_y, drop_missing_target
+from automl.evaluation.cross_validation import Problem, TrialPruned, evaluate
+from automl.evaluation.metrics import DEFAULT_METRIC, resolve_metric
+from automl.pipeline.build import build_pipeline
+from automl.pipeline.schema import as_frame, infer_schema
 from automl.registry import Components, collect_components, get_plugin_manager
-from automl.space import MODEL_PARAM, SearchSpace
+from automl.search.space import MODEL_PARAM, SearchSpace
 
 log = logging.getLogger("portfolio")
 

@@ -9,7 +9,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline
 
-from automl.metrics import Metric
+from automl.evaluation.metrics import Metric
 
 
 def needs_threshold(metric: Metric, task: str) -> bool:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from automl.metrics import Metric
-from automl.trial import TrialResult
+from automl.evaluation.metrics import Metric
+from automl.search.trial import TrialResult
 
 COLUMNS = [
     "rank",

@@ -1,6 +1,6 @@
 """Scoring one pipeline by cross-validation, fold by fold.
 
-These functions run inside a worker process (see :mod:`automl.worker`) but are
+These functions run inside a worker process (see :mod:`automl.workers`) but are
 plain functions of their arguments, so they are tested in-process too.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from automl.metrics import Metric
+from automl.evaluation.metrics import Metric
 
 FoldCallback = Callable[[int, float], bool]
 

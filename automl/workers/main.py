@@ -1,7 +1,7 @@
-"""Entry point of worker processes: ``python -m automl._worker_main FD [MEMORY_LIMIT [PARENT]]``.
+"""Entry point of worker processes: ``python -m automl.workers.main FD [MEMORY_LIMIT [PARENT]]``.
 
 With ``--zygote FD PARENT`` the process is the zygote that forks workers (see
-:mod:`automl.worker`).
+:mod:`automl.workers.zygote`).
 
 A worker receives a problem (data, folds, metric) once, then evaluates or fits
 pipelines on request. It is a separate interpreter so that the parent can stop
@@ -53,7 +53,7 @@ def _import_heavy_modules() -> None:
     import cloudpickle  # noqa: F401
     import threadpoolctl  # noqa: F401
 
-    from automl import evaluation  # noqa: F401
+    from automl.evaluation import cross_validation  # noqa: F401
 
     try:
         import lightgbm  # noqa: F401
@@ -68,7 +68,7 @@ def serve(conn: Any, memory_limit: int, parent: int) -> int:
     import cloudpickle
     from threadpoolctl import threadpool_limits
 
-    from automl import evaluation
+    from automl.evaluation import cross_validation as evaluation
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()

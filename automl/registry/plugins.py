@@ -1,4 +1,4 @@
-"""Plugin loading and component collection.
+"""The plugin manager: built-in plugins first, then installed ones (entry points), then a fit's own.
 
 Built-in components live in the modules of :data:`DEFAULT_PLUGINS` and register
 through the same hooks as third-party plugins (the way pytest loads ``_pytest.*``).
@@ -21,7 +21,6 @@ import pluggy
 from automl import hookspecs
 from automl.exceptions import PluginError, PluginLoadWarning
 from automl.markers import PROJECT_NAME
-from automl.specs import MetricSpec, ModelSpec, PreprocessorSpec
 
 logger = logging.getLogger(__name__)
 
@@ -150,79 +149,10 @@ def _register(pm: pluggy.PluginManager, obj: Any, name: str) -> None:
         )
 
 
-@dataclass
-class Components:
-    """Everything the plugins registered, by name, with the plugin that owns each."""
-
-    models: dict[str, ModelSpec] = field(default_factory=dict)
-    preprocessors: dict[str, PreprocessorSpec] = field(default_factory=dict)
-    metrics: dict[str, MetricSpec] = field(default_factory=dict)
-    owners: dict[tuple[str, str], str] = field(default_factory=dict)
-
-
-_HOOKS = (
-    ("models", "automl_register_models", ModelSpec),
-    ("preprocessors", "automl_register_preprocessors", PreprocessorSpec),
-    ("metrics", "automl_register_metrics", MetricSpec),
-)
-
-
-def collect_components(pm: pluggy.PluginManager) -> Components:
-    """Call every registration hook and gather the components.
-
-    Raises
-    ------
-    PluginError
-        When two plugins register a component of one kind under one name, or a
-        plugin registers something that is not the expected spec.
-    """
-    comps = Components()
-    for kind, hook_name, spec_type in _HOOKS:
-        table: dict[str, Any] = getattr(comps, kind)
-        hook = getattr(pm.hook, hook_name)
-        # call implementations one by one to know which plugin registered what;
-        # pluggy lists them in registration order (built-ins first)
-        for impl in hook.get_hookimpls():
-            plugin = impl.plugin_name
-
-            def register(spec: Any, _plugin: str = plugin, _kind: str = kind, _type: type = spec_type) -> None:
-                if not isinstance(spec, _type):
-                    raise PluginError(
-                        f"plugin {_plugin!r} registered {type(spec).__name__} through the {_kind} hook; "
-                        f"expected {_type.__name__}"
-                    )
-                table_ = getattr(comps, _kind)
-                if spec.name in table_:
-                    first = comps.owners[(_kind, spec.name)]
-                    raise PluginError(
-                        f"two plugins register a {_kind[:-1]} named {spec.name!r}: {first!r} and "
-                        f"{_plugin!r}; uninstall one, or rename its component"
-                    )
-                table_[spec.name] = spec
-                comps.owners[(_kind, spec.name)] = _plugin
-
-            try:
-                impl.function(**{arg: register for arg in impl.argnames})
-            except PluginError:
-                raise
-            except Exception as exc:  # a broken plugin costs its own components only
-                warnings.warn(
-                    f"automl plugin {plugin!r} failed in {hook_name} and is skipped: {type(exc).__name__}: {exc}",
-                    PluginLoadWarning,
-                    stacklevel=2,
-                )
-        del table
-    return comps
-
-
 __all__ = [
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
-    "Components",
-    "PluginError",
     "PluginFailure",
-    "PluginLoadWarning",
-    "collect_components",
     "get_plugin_manager",
     "plugin_failures",
     "reload_entry_points",

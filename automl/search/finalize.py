@@ -10,9 +10,10 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from automl.ensemble import EnsembleClassifier, EnsembleRegressor, ensemble_result
-from automl.search import REFIT_MARGIN, Search, parallel_seconds
-from automl.trial import TrialConfig, TrialResult
+from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
+from automl.search.loop import REFIT_MARGIN, Search, parallel_seconds
+from automl.search.selection import ensemble_result
+from automl.search.trial import TrialConfig, TrialResult
 
 logger = logging.getLogger(__name__)
 

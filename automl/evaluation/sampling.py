@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from automl.splitting import split_rows
+from automl.evaluation.folds import split_rows
 
 #: training cells (rows x columns) a trial may see per second of time budget
 SEARCH_CELLS_PER_SECOND = 20_000

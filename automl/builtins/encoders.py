@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import SimpleImputer
 from sklearn.utils.validation import check_is_fitted
 
-from automl.cleaning import MISSING
+from automl.specs import MISSING
 
 
 class CategoryEncoder(TransformerMixin, BaseEstimator):

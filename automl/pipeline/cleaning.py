@@ -12,11 +12,10 @@ from pandas.api import types as ptypes
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from automl.data import ColumnInfo, Schema, as_frame, infer_schema, is_duration
 from automl.exceptions import DataError, DataWarning
+from automl.pipeline.schema import ColumnInfo, Schema, as_frame, infer_schema, is_duration
+from automl.specs import MISSING
 
-#: what a categorical column that was empty in ``fit`` holds where a value is missing
-MISSING = "__missing__"
 _DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "epoch_days")
 #: the pandas accessor of each part whose output name differs from it
 _DATE_ACCESSORS = {"dayofweek": "day_of_week"}

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from automl.context import Context
+from automl.pipeline.build import TrialConfig
 from automl.specs import ModelSpec, PreprocessorSpec
-from automl.trial import TrialConfig
+
+logger = logging.getLogger(__name__)
 
 MODEL_PARAM = "model"
+
+
+def by_kind(preprocessors: Mapping[str, PreprocessorSpec], kinds: Sequence[str]) -> dict[str, list[PreprocessorSpec]]:
+    """The registered preprocessors (by name) grouped by the column kind they prepare, for ``kinds``."""
+    return {kind: [p for p in preprocessors.values() if p.kind == kind] for kind in kinds}
+
+
+def preprocessor_choices(
+    model: ModelSpec, preprocessors: Mapping[str, Sequence[PreprocessorSpec]], kinds: Sequence[str]
+) -> dict[str, list[PreprocessorSpec]]:
+    """The preprocessors that may feed ``model``, per column kind, the one its defaults use first.
+
+    This is the one rule of compatibility: a preprocessor feeds a model when the
+    model has every tag it requires and none it excludes
+    (:meth:`~automl.specs.PreprocessorSpec.accepts`); among those, the highest
+    ``priority`` comes first. A kind with no compatible preprocessor has an empty list.
+    """
+    return {
+        kind: sorted((p for p in preprocessors.get(kind, ()) if p.accepts(model)), key=lambda p: -p.priority)
+        for kind in kinds
+    }
 
 
 class PrefixedTrial:
@@ -48,6 +72,9 @@ def _prep_key(model: str, kind: str) -> str:
 class SearchSpace:
     """The candidates of one search, fixed before the first trial.
 
+    A model that no registered preprocessor can feed for some kind of column in
+    the table is left out, with a warning in the log.
+
     Parameters
     ----------
     models : sequence of ModelSpec
@@ -67,15 +94,20 @@ class SearchSpace:
         kinds: Sequence[str],
         ctx: Context,
     ) -> None:
-        self.models = {m.name: m for m in models}
         self.kinds = tuple(kinds)
         self.ctx = ctx
+        self.models: dict[str, ModelSpec] = {}
         self.choices: dict[tuple[str, str], list[PreprocessorSpec]] = {}
         for m in models:
-            for kind in self.kinds:
-                ok = [p for p in preprocessors.get(kind, ()) if p.accepts(m)]
-                ok.sort(key=lambda p: -p.priority)
-                self.choices[(m.name, kind)] = ok
+            choices = preprocessor_choices(m, preprocessors, self.kinds)
+            missing = [kind for kind, options in choices.items() if not options]
+            if missing:
+                logger.warning("model %r skipped: no registered preprocessor for its %s columns", m.name, missing)
+                continue
+            self.models[m.name] = m
+            self.choices.update({(m.name, kind): options for kind, options in choices.items()})
+        if not self.models:
+            raise ValueError("no candidate model can be fed this table's columns; check the preprocessors")
 
     @property
     def model_names(self) -> tuple[str, ...]:
@@ -98,6 +130,15 @@ class SearchSpace:
             params = dict(chosen.space(PrefixedTrial(trial, f"{name}.{kind}.{chosen.name}."), self.ctx) or {})
             prep[kind] = (chosen.name, params)
         return TrialConfig(model=name, model_params=model_params, preprocessing=prep)
+
+    def default_config(self, model: str) -> TrialConfig:
+        """The untuned configuration of ``model``: its first defaults, with its preferred preprocessors'."""
+        m = self.models[model]
+        prep = {
+            kind: (self.choices[(model, kind)][0].name, dict(self.choices[(model, kind)][0].defaults))
+            for kind in self.kinds
+        }
+        return TrialConfig(model=model, model_params=dict(m.defaults[0]), preprocessing=prep)
 
     def _default_params(self, m: ModelSpec, r: int) -> dict[str, Any]:
         params: dict[str, Any] = {MODEL_PARAM: m.name}
@@ -162,4 +203,4 @@ class SearchSpace:
         return out
 
 
-__all__ = ["MODEL_PARAM", "PrefixedTrial", "SearchSpace"]
+__all__ = ["MODEL_PARAM", "PrefixedTrial", "SearchSpace", "by_kind", "preprocessor_choices"]

@@ -1,4 +1,4 @@
-"""What one trial tried and what came of it."""
+"""What one trial tried and what came of it, and the one rule that ranks trials."""
 
 from __future__ import annotations
 
@@ -7,28 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from automl.pipeline.build import TrialConfig
+
 STATUSES = ("ok", "failed", "timeout", "pruned")
-
-
-@dataclass(frozen=True)
-class TrialConfig:
-    """A pipeline choice: one model and one preprocessor per column kind, with parameters."""
-
-    model: str
-    model_params: dict[str, Any]
-    preprocessing: dict[str, tuple[str, dict[str, Any]]]
-
-    def describe_preprocessing(self) -> str:
-        """Short text such as ``"numeric=impute, categorical=onehot"``."""
-        return ", ".join(f"{kind}={name}" for kind, (name, _) in sorted(self.preprocessing.items())) or "-"
-
-    def all_params(self) -> dict[str, Any]:
-        """Model parameters and preprocessing parameters, flat."""
-        out = dict(self.model_params)
-        for kind, (name, params) in sorted(self.preprocessing.items()):
-            for k, v in params.items():
-                out[f"{kind}.{name}.{k}"] = v
-        return out
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Scoring pipelines: metrics, evaluation folds, row samples, cross-validation and decision thresholds."""

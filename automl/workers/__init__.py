@@ -1,0 +1,1 @@
+"""Worker processes that evaluate and fit pipelines, and can be killed at any moment."""

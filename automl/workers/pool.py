@@ -1,0 +1,204 @@
+"""Worker processes that evaluate and fit pipelines, and can be killed at any moment.
+
+Each worker is a process of its own linked to the parent by a socket. On Linux
+workers are forked by a zygote, one interpreter that has imported scikit-learn
+and LightGBM once; elsewhere each is a fresh interpreter
+(``python -m automl.workers.main``). Killing a worker is how the engine stops a
+trial that overruns its time, hangs, or takes its process down; the pool then
+starts a replacement. Workers outlive one ``fit`` (a second fit in the same
+session starts at once) and exit when the parent does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from automl.workers.zygote import close_zygote, give_up_forking, shared_zygote, start_interpreter
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Worker:
+    """One worker process and what it is doing."""
+
+    proc: Any  # subprocess.Popen, or a _ForkedProcess with the same methods
+    conn: Connection
+    stderr_path: Path
+    ready: bool = False
+    problem: int | None = None
+    job: Any = None
+    started: float = 0.0
+
+    @property
+    def busy(self) -> bool:
+        """True while a job is running."""
+        return self.job is not None
+
+    def exit_reason(self) -> str:
+        """Why the process ended, with the end of its stderr."""
+        code = self.proc.poll()
+        if code is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = self.proc.wait(timeout=0.2)
+        if code is None:
+            text = "the worker stopped answering"
+        elif code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            text = f"the worker process was killed by {name}"
+        else:
+            text = f"the worker process exited with code {code}"
+        try:
+            tail = self.stderr_path.read_text(errors="replace").strip().splitlines()[-5:]
+        except OSError:
+            tail = []
+        if tail:
+            text += ": " + " | ".join(tail)[-800:]
+        return text
+
+
+class WorkerPool:
+    """A set of worker processes.
+
+    Parameters
+    ----------
+    memory_limit : int
+        Address-space limit of each worker in bytes; 0 for none.
+    """
+
+    def __init__(self, memory_limit: int = 0) -> None:
+        self.memory_limit = int(memory_limit)
+        self.workers: list[Worker] = []
+        self._tmp = Path(tempfile.mkdtemp(prefix="automl-workers-"))
+        self._count = 0
+        self.lock = threading.Lock()
+
+    # -- processes ---------------------------------------------------------
+    def _spawn(self) -> Worker:
+        parent_sock, child_sock = socket.socketpair()
+        self._count += 1
+        err = self._tmp / f"worker-{self._count}.stderr"
+        zygote = shared_zygote()
+        if zygote is not None:
+            try:
+                proc: Any = zygote.spawn(child_sock.fileno(), self.memory_limit, str(err))
+            except OSError:  # the zygote is gone: start workers the slow way from now on
+                give_up_forking()
+                proc = self._popen(child_sock, err)
+        else:
+            proc = self._popen(child_sock, err)
+        child_sock.close()
+        worker = Worker(proc=proc, conn=Connection(parent_sock.detach()), stderr_path=err, started=time.monotonic())
+        self.workers.append(worker)
+        return worker
+
+    def _popen(self, child_sock: socket.socket, err: Path) -> subprocess.Popen:
+        """Start a worker as a fresh interpreter (where forking is unavailable)."""
+        return start_interpreter([str(child_sock.fileno()), str(self.memory_limit), str(os.getpid())], child_sock, err)
+
+    def ensure(self, n: int) -> None:
+        """Start workers until ``n`` are alive."""
+        self.workers = [w for w in self.workers if w.proc.poll() is None]
+        while len(self.workers) < n:
+            self._spawn()
+
+    def kill(self, worker: Worker) -> None:
+        """Kill a worker at once and forget it."""
+        with contextlib.suppress(ProcessLookupError, OSError):
+            worker.proc.kill()
+        with contextlib.suppress(Exception):
+            worker.conn.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.proc.wait(timeout=1.0)
+        if worker in self.workers:
+            self.workers.remove(worker)
+
+    def shrink(self, n: int) -> None:
+        """Kill idle workers beyond ``n``."""
+        for w in list(self.workers):
+            if len(self.workers) <= n:
+                break
+            if not w.busy:
+                self.kill(w)
+
+    def close(self) -> None:
+        """Kill every worker."""
+        for w in list(self.workers):
+            self.kill(w)
+
+    # -- messages ----------------------------------------------------------
+    def send(self, worker: Worker, msg: tuple) -> bool:
+        """Send a message; False if the worker is gone."""
+        try:
+            worker.conn.send(msg)
+            return True
+        except (OSError, EOFError, ValueError):
+            return False
+
+    def poll(self, timeout: float, workers: Iterable[Worker] | None = None) -> list[tuple[Worker, tuple | None]]:
+        """Wait up to ``timeout`` seconds for messages; ``None`` means the worker died."""
+        pool = list(self.workers if workers is None else workers)
+        if not pool:
+            time.sleep(max(0.0, min(timeout, 0.05)))
+            return []
+        by_conn = {w.conn: w for w in pool}
+        out: list[tuple[Worker, tuple | None]] = []
+        for conn in wait(list(by_conn), timeout=max(0.0, timeout)):
+            worker = by_conn[conn]
+            try:
+                while True:
+                    msg = conn.recv()
+                    if msg[0] == "ready":
+                        worker.ready = True
+                    else:
+                        out.append((worker, msg))
+                    if not conn.poll(0):
+                        break
+            except (EOFError, OSError):
+                out.append((worker, None))
+        return out
+
+
+_SHARED: dict[int, WorkerPool] = {}
+
+
+def shared_pool(memory_limit: int) -> WorkerPool:
+    """The process-wide pool for a memory limit, created on first use."""
+    pool = _SHARED.get(memory_limit)
+    if pool is None:
+        pool = _SHARED[memory_limit] = WorkerPool(memory_limit)
+    return pool
+
+
+def _close_all() -> None:
+    for pool in _SHARED.values():
+        pool.close()
+    close_zygote()
+
+
+atexit.register(_close_all)
+
+
+def fatal(msg: tuple) -> bool:
+    """An error after which the worker exits (it ran out of memory): the pool must replace it."""
+    return msg[0] == "error" and len(msg) > 4 and bool(msg[4])
+
+
+__all__ = ["Worker", "WorkerPool", "fatal", "shared_pool"]
