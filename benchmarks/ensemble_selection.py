@@ -30,6 +30,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,23 +48,23 @@ Weights = dict[int, float]
 
 def capture(table: Any, budget: float, seed: int) -> dict[str, Any]:
     """Fit once and return the candidates' out-of-fold and test predictions."""
-    import automl.estimator as estimator_module
+    import automl.search.run as run_module
     from automl import AutoML
     from automl.evaluation.cross_validation import predictions
 
     seen: dict[str, Any] = {}
-    real_finalize = estimator_module.finalize
+    real_finalize = run_module.finalize
 
-    def spy(search: Any, ranked: list, build: Callable, *args: Any, **kwargs: Any) -> Any:
-        seen.update(problem=search.problem, ranked=list(ranked), build=build)
-        return real_finalize(search, ranked, build, *args, **kwargs)
+    def spy(search: Any, ranked: list) -> Any:
+        seen.update(problem=search.problem, ranked=list(ranked), build=partial(search.builder.build, final=True))
+        return real_finalize(search, ranked)
 
     Xtr, Xte, ytr, yte = held_out_split(table, seed)
-    estimator_module.finalize = spy  # the search's candidates, as the final step sees them
+    run_module.finalize = spy  # the search's candidates, as the final step sees them
     try:
         AutoML(time_budget=budget, metric=METRIC[table.task], random_state=seed, n_jobs=2, verbose=0).fit(Xtr, ytr)
     finally:
-        estimator_module.finalize = real_finalize
+        run_module.finalize = real_finalize
     problem, ranked = seen["problem"], seen["ranked"]
     cands = _candidates(ranked)
     tests = []
@@ -89,7 +90,7 @@ def _blend(preds: list[np.ndarray], w: Weights) -> np.ndarray:
 
 
 def _rows(run: dict[str, Any]) -> np.ndarray:
-    """Indices of the rows every candidate predicted out of fold, as ``automl.ensemble`` selects on."""
+    """Indices of the rows every candidate predicted out of fold, as ``automl.search.selection`` selects on."""
     return np.flatnonzero(covered(run["oofs"][0]))
 
 

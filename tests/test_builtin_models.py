@@ -40,10 +40,10 @@ def test_lightgbm_final_refit_is_a_plain_model_with_the_learned_trees_on_all_row
 
 
 def test_the_engine_passes_the_median_learned_trees_to_the_final_refit():
-    from automl.search.loop import _median_params
+    from automl.evaluation.cross_validation import median_params
     from automl.search.trial import TrialConfig, TrialResult
 
-    learned = _median_params([{"n_estimators": 10}, {"n_estimators": 30}, {"n_estimators": 21}])
+    learned = median_params([{"n_estimators": 10}, {"n_estimators": 30}, {"n_estimators": 21}])
     assert learned == {"n_estimators": 21}
     result = TrialResult(number=0, config=TrialConfig("lightgbm", {"learning_rate": 0.1}, {}), learned=learned)
     assert result.final_config.model_params == {"learning_rate": 0.1, "n_estimators": 21}

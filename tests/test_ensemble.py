@@ -104,4 +104,4 @@ def test_an_accepted_ensemble_beats_the_best_single_pipeline_on_the_leaderboard(
     assert ranked[0].mean == pytest.approx(1.0)  # the leaderboard's best
     assert ranked[1].mean < 0.9
     ens = ensemble_result(ranked, problem)
-    assert ens is None or problem.metric.objective(ens.mean) > problem.metric.objective(ranked[0].mean)
+    assert ens is None or problem.metric.objective(ens.result.mean) > problem.metric.objective(ranked[0].mean)

@@ -31,7 +31,7 @@ def test_what_is_chosen_needs_no_more_time_than_given():
     costs = {0: 1.0, 1: 3.0, 2: 3.0, 3: 3.0, 4: 3.0}
     search = search_with(costs, prefit=set())
     chosen = _affordable(search, ranked, ranked[0], n_workers=2, seconds=3.0, wanted=ranked[1:])
-    ens = SimpleNamespace(member_results=[r for r in ranked if r.number in chosen])
+    ens = SimpleNamespace(members=[r for r in ranked if r.number in chosen])
     # one refit alone takes all its time, not half of it on two workers
     assert _refit_need(search, ens, ranked[0], n_workers=2) <= 3.0
     assert chosen == {0, 1, 2}

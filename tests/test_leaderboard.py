@@ -8,8 +8,8 @@ import pytest
 
 from automl.evaluation.metrics import resolve_metric
 from automl.registry import collect_components, get_plugin_manager
-from automl.search.leaderboard import COLUMNS, leaderboard_frame, sort_results
-from automl.search.trial import TrialConfig, TrialResult
+from automl.search.leaderboard import COLUMNS, leaderboard_frame
+from automl.search.trial import TrialConfig, TrialResult, sort_results
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from automl.evaluation.sampling import MIN_SAMPLE_ROWS, sample_size, subsample_holdout
+from automl.budget import MIN_SAMPLE_ROWS
+from automl.budget import sample_rows as sample_size
+from automl.evaluation.sampling import subsample_holdout
 
 
 def holdout(n: int, share: float = 0.2):

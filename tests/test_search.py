@@ -11,7 +11,9 @@ from automl.budget import Budget
 from automl.evaluation.cross_validation import Problem
 from automl.evaluation.metrics import resolve_metric
 from automl.registry import collect_components, get_plugin_manager
-from automl.search.loop import Search, _Running
+from automl.search.loop import Search, SearchSettings
+from automl.search.pacing import RunningTrial
+from automl.search.plan import Prefit
 from automl.search.trial import TrialConfig, TrialResult
 
 
@@ -31,15 +33,11 @@ def make_search(rmse, budget_seconds=60.0, ensemble=True, n_folds=2):
     clock = FakeClock(0.0)
     search = Search(
         space=None,
-        build=None,
+        builder=None,
         problem=problem,
         budget=Budget(budget_seconds, clock=clock),
         pool=None,
-        n_workers=2,
-        max_trials=None,
-        seed=0,
-        on_result=lambda r: None,
-        ensemble=ensemble,
+        settings=SearchSettings(n_workers=2, seed=0, ensemble=ensemble),
     )
     return search, clock, y
 
@@ -59,49 +57,49 @@ def result(number, model, status="ok", duration=1.0, scores=(1.0, 1.0), oof=None
 
 def test_before_any_success_a_trial_may_use_all_the_time_left(rmse):
     search, _, _ = make_search(rmse)
-    search.results = [result(0, "slow", status="timeout", duration=20.0)]
-    assert search._trial_cap("slow", 40.0) == np.inf
+    search.results[:] = [result(0, "slow", status="timeout", duration=20.0)]
+    assert search.pacing.cap("slow", 40.0) == np.inf
 
 
 def test_a_model_not_tried_yet_gets_a_few_times_what_the_others_needed(rmse):
     search, _, _ = make_search(rmse, budget_seconds=60.0)
-    search.results = [result(0, "fast", duration=2.0), result(1, "fast", duration=2.0)]
-    assert search._trial_cap("forest", 50.0) == pytest.approx(10.0)  # 5 x the typical 2 s
-    assert search._trial_cap("fast", 50.0) == pytest.approx(30.0)  # half the budget once it has succeeded
+    search.results[:] = [result(0, "fast", duration=2.0), result(1, "fast", duration=2.0)]
+    assert search.pacing.cap("forest", 50.0) == pytest.approx(10.0)  # 5 x the typical 2 s
+    assert search.pacing.cap("fast", 50.0) == pytest.approx(30.0)  # half the budget once it has succeeded
 
 
 def test_an_unproven_model_runs_one_trial_at_a_time(rmse):
     search, _, _ = make_search(rmse, budget_seconds=60.0)
-    search.results = [result(0, "fast", duration=1.0)]
-    assert search._trial_cap("forest", 50.0, running=1) is None
-    assert search._trial_cap("fast", 50.0, running=1) == pytest.approx(30.0)
+    search.results[:] = [result(0, "fast", duration=1.0)]
+    assert search.pacing.cap("forest", 50.0, running=1) is None
+    assert search.pacing.cap("fast", 50.0, running=1) == pytest.approx(30.0)
 
 
 def test_a_model_that_only_timed_out_gets_twice_its_longest_attempt_while_time_is_plenty(rmse):
     search, _, _ = make_search(rmse, budget_seconds=60.0)
-    search.results = [result(0, "fast", duration=1.0), result(1, "forest", status="timeout", duration=6.0)]
-    assert search._trial_cap("forest", 50.0) == pytest.approx(12.0)
+    search.results[:] = [result(0, "fast", duration=1.0), result(1, "forest", status="timeout", duration=6.0)]
+    assert search.pacing.cap("forest", 50.0) == pytest.approx(12.0)
     # 12 s would be more than a quarter of the 40 s left: not started
-    assert search._trial_cap("forest", 40.0) is None
+    assert search.pacing.cap("forest", 40.0) is None
 
 
 def test_a_model_that_needs_more_than_the_time_left_is_not_started(rmse):
     search, _, _ = make_search(rmse, budget_seconds=60.0)
-    search.results = [result(0, "slow", duration=10.0)]
-    assert search._trial_cap("slow", 9.0) is None  # 10 s needed, 9 s left
-    assert search._trial_cap("slow", 11.0) == pytest.approx(30.0)  # tight, but it may finish
+    search.results[:] = [result(0, "slow", duration=10.0)]
+    assert search.pacing.cap("slow", 9.0) is None  # 10 s needed, 9 s left
+    assert search.pacing.cap("slow", 11.0) == pytest.approx(30.0)  # tight, but it may finish
 
 
 def running(job, started, kill_at, folds):
     config = TrialConfig(model="forest", model_params={}, preprocessing={})
-    return _Running(job, None, config, started, kill_at, list(folds))
+    return RunningTrial(job, None, config, started, kill_at, list(folds))
 
 
 def test_a_trial_near_its_last_fold_may_finish_past_its_limit(rmse):
     search, clock, _ = make_search(rmse, budget_seconds=60.0, n_folds=5)
     clock.t = 12.0
     r = running(0, started=0.0, kill_at=13.0, folds=[1.0] * 4)  # 3 s a fold, one fold left
-    search._let_finish(r)
+    search.pacing.let_finish(r)
     assert r.kill_at == pytest.approx(12.0 + 1.2 * 3.0)
 
 
@@ -109,98 +107,98 @@ def test_a_trial_with_many_folds_left_keeps_its_limit(rmse):
     search, clock, _ = make_search(rmse, budget_seconds=60.0, n_folds=5)
     clock.t = 3.0
     r = running(0, started=0.0, kill_at=6.0, folds=[1.0])  # 4 folds of 3 s left: more than 10% of 60 s
-    search._let_finish(r)
+    search.pacing.let_finish(r)
     assert r.kill_at == 6.0
     # a trial already within its limit is left alone
     clock.t = 4.0
     r = running(1, started=0.0, kill_at=30.0, folds=[1.0] * 4)
-    search._let_finish(r)
+    search.pacing.let_finish(r)
     assert r.kill_at == 30.0
 
 
 def test_the_plan_holds_the_best_and_the_likely_ensemble_members(rmse):
     search, clock, y = make_search(rmse)
     low, high = y - 0.5, y + 0.5  # each 0.5 off; their average is exact
-    search.results = [
+    search.results[:] = [
         result(0, "a", scores=(0.5, 0.5), oof=low),
         result(1, "b", scores=(0.5001, 0.5001), oof=high),
         result(2, "c", scores=(2.0, 2.0), oof=y + 2.0),
     ]
-    search._update_plan()
-    assert [r.number for r in search.plan] == [0, 1]
+    search.plan.update()
+    assert [r.number for r in search.plan.trials] == [0, 1]
 
 
 def test_without_an_ensemble_the_plan_is_the_best_alone(rmse):
     search, _, y = make_search(rmse, ensemble=False)
-    search.results = [
+    search.results[:] = [
         result(0, "a", scores=(0.5, 0.5), oof=y - 0.5),
         result(1, "b", scores=(0.5001, 0.5001), oof=y + 0.5),
     ]
-    search._update_plan()
-    assert [r.number for r in search.plan] == [0]
+    search.plan.update()
+    assert [r.number for r in search.plan.trials] == [0]
 
 
 def test_the_search_stops_early_enough_to_refit_the_planned_members(rmse):
     search, clock, y = make_search(rmse, budget_seconds=60.0)
-    search.results = [
+    search.results[:] = [
         result(0, "a", scores=(0.5, 0.5), oof=y - 0.5, duration=4.0),
         result(1, "b", scores=(0.5001, 0.5001), oof=y + 0.5, duration=4.0),
     ]
     search.results[0].fit_seconds = search.results[1].fit_seconds = 4.0  # 2 s per fold on half the rows
-    best_alone = search.refit_estimate(search.results[0], threads=2)  # the best is refit on both cores
-    member = search.refit_estimate(search.results[1])  # the others on one core each
+    best_alone = search.plan.refit_estimate(search.results[0], threads=2)  # the best is refit on both cores
+    member = search.plan.refit_estimate(search.results[1])  # the others on one core each
     assert best_alone < member
-    search._update_plan()
+    search.plan.update()
     # two members refit in parallel on two workers: as long as one of them, with
     # the margin the final refit asks for
-    assert search.search_end() == pytest.approx(60.0 - member / 0.9 - 1.2)
-    search._prefit = (None, 1, search.budget.now() - 2.0)  # refitting on the spare worker for 2 s
-    assert search.search_end() == pytest.approx(60.0 - (member + member - 2.0) / 2 / 0.9 - 1.2)
-    search._prefit = None
-    search.prefit[0] = object()  # refitted already on the spare worker
+    assert search.plan.search_end() == pytest.approx(60.0 - member / 0.9 - 1.2)
+    search.plan.running = Prefit(None, 1, search.budget.now() - 2.0)  # refitting on the spare worker for 2 s
+    assert search.plan.search_end() == pytest.approx(60.0 - (member + member - 2.0) / 2 / 0.9 - 1.2)
+    search.plan.running = None
+    search.plan.prefit[0] = object()  # refitted already on the spare worker
     # the other member alone would need 6.3 s, but an ensemble may cost the search
     # only 10% of the budget more than the best pipeline (0 s now): what does not
     # fit is cut from the ensemble at the end
     assert member > 6.0
-    assert search.search_end() == pytest.approx(60.0 - 6.0 - 1.2)
-    search.prefit[1] = object()
-    assert search.search_end() == pytest.approx(60.0 - 0.3 - 1.2)
+    assert search.plan.search_end() == pytest.approx(60.0 - 6.0 - 1.2)
+    search.plan.prefit[1] = object()
+    assert search.plan.search_end() == pytest.approx(60.0 - 0.3 - 1.2)
 
 
 def test_refit_estimates_learn_from_the_refits_done_during_the_search(rmse):
     search, _, _ = make_search(rmse)
     r = result(0, "a", duration=4.0)
     r.fit_seconds = 4.0  # 2 s per fold on half the rows: 4 s nominal on all of them
-    assert search.refit_estimate(r) == pytest.approx(0.3 + 1.5 * 4.0)  # the safety factor, untested
-    assert search.refit_estimate(r, threads=2) == pytest.approx(0.3 + 1.5 * 4.0 / 1.3)  # on two cores
-    search._refit_ratios = [0.5]  # refits took half their nominal time
-    assert search.refit_estimate(r) == pytest.approx(0.3 + 1.0 * 4.0)  # never below nominal
-    search._refit_ratios = [0.5, 2.0]
-    assert search.refit_estimate(r) == pytest.approx(0.3 + 1.8 * 4.0)  # near the slowest seen
-    search._refit_ratios = [1.2, 1.3, 1.4, 1.5]
-    assert search.refit_estimate(r) == pytest.approx(0.3 + 1.15 * 1.35 * 4.0)  # above the typical one
+    assert search.plan.refit_estimate(r) == pytest.approx(0.3 + 1.5 * 4.0)  # the safety factor, untested
+    assert search.plan.refit_estimate(r, threads=2) == pytest.approx(0.3 + 1.5 * 4.0 / 1.3)  # on two cores
+    search.plan.ratios = [0.5]  # refits took half their nominal time
+    assert search.plan.refit_estimate(r) == pytest.approx(0.3 + 1.0 * 4.0)  # never below nominal
+    search.plan.ratios = [0.5, 2.0]
+    assert search.plan.refit_estimate(r) == pytest.approx(0.3 + 1.8 * 4.0)  # near the slowest seen
+    search.plan.ratios = [1.2, 1.3, 1.4, 1.5]
+    assert search.plan.refit_estimate(r) == pytest.approx(0.3 + 1.15 * 1.35 * 4.0)  # above the typical one
 
 
 def test_a_trial_that_cannot_finish_within_its_limit_stops_after_a_fold(rmse):
     search, clock, _ = make_search(rmse, budget_seconds=60.0, n_folds=5)
     clock.t = 4.0
     r = running(0, started=0.0, kill_at=10.0, folds=[1.0])  # 4 folds of 4 s left, 6 s allowed
-    assert not search._can_finish(r)
+    assert not search.pacing.can_finish(r, search.plan.search_end())
     assert r.needed == pytest.approx(20.0)
     assert "1 of 5 folds" in r.stopped and "per-trial time limit" in r.stopped
     # the next attempt of this model gets twice what this one needed, not twice the 4 s it ran
-    search.results = [result(0, "fast", duration=1.0)]
+    search.results[:] = [result(0, "fast", duration=1.0)]
     search.results.append(TrialResult(number=1, config=r.config, status="timeout", duration=4.0, needed=r.needed))
-    assert search._trial_cap("forest", 50.0) is None  # 40 s would be most of the 50 s left
-    assert search._trial_cap("forest", 200.0) == pytest.approx(30.0)  # capped at half the budget
+    assert search.pacing.cap("forest", 50.0) is None  # 40 s would be most of the 50 s left
+    assert search.pacing.cap("forest", 200.0) == pytest.approx(30.0)  # capped at half the budget
 
 
 def test_a_trial_that_would_end_after_the_search_stops_after_a_fold(rmse):
     search, clock, _ = make_search(rmse, budget_seconds=60.0, n_folds=5)
     clock.t = 50.0
     r = running(0, started=40.0, kill_at=70.0, folds=[1.0, 1.0])  # 3 folds of 5 s left at 50 s of 60
-    assert not search._can_finish(r)
+    assert not search.pacing.can_finish(r, search.plan.search_end())
     assert "end of the search" in r.stopped
     # one short fold left: it goes on
     r = running(1, started=46.0, kill_at=70.0, folds=[1.0] * 4)
-    assert search._can_finish(r)
+    assert search.pacing.can_finish(r, search.plan.search_end())

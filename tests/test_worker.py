@@ -10,6 +10,7 @@ import time
 import pytest
 
 from automl.workers.pool import WorkerPool
+from automl.workers.protocol import Exit, Failed, Job
 
 
 def wait_ready(pool: WorkerPool, timeout: float = 60.0) -> None:
@@ -98,22 +99,22 @@ def test_requests_unknown_then_exit(pool):
     pool.ensure(1)
     wait_ready(pool)
     (worker,) = pool.workers
-    assert pool.send(worker, ("bogus", 7))
+    assert pool.send(worker, "bogus")
     ((w, msg),) = pool.poll(10.0)
     assert w is worker
-    assert msg[:3] == ("error", 7, "unknown request 'bogus'")
+    assert msg == Failed(job=-1, error="unknown request 'bogus'")
 
-    assert pool.send(worker, ("exit", 0))
+    assert pool.send(worker, Exit())
     assert worker.proc.wait(timeout=10) == 0
     assert worker.exit_reason().startswith("the worker process exited with code 0")
 
 
 def test_shrink_kills_idle_workers_only(pool):
     pool.ensure(3)
-    pool.workers[0].job = "busy"
+    pool.workers[0].job = Job("trial", 1)
     pool.shrink(1)
     assert len(pool.workers) == 1
-    assert pool.workers[0].job == "busy"
+    assert pool.workers[0].job == Job("trial", 1)
 
 
 def test_close_kills_everything(pool):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from sklearn.exceptions import DataConversionWarning
 
+from automl.context import TASKS
 from automl.exceptions import DataError, DataWarning
 
 
@@ -167,4 +169,117 @@ def drop_missing_target(X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFrame, pd
     return X, y
 
 
-__all__ = ["check_y", "class_labels", "drop_missing_target", "infer_task"]
+def resolve_task(task: str, y: pd.Series) -> str:
+    """The task to solve: ``task`` when it names one, else inferred from ``y``.
+
+    ``"classification"`` takes binary or multiclass from the number of classes;
+    a target of many distinct numbers is then classes if they are whole numbers
+    (:func:`encode_target` refuses them otherwise, and suggests a regression).
+    """
+    if task in TASKS:
+        return task
+    guess = infer_task(y)
+    if task == "classification" and guess == "regression":
+        guess = "binary" if y.nunique() <= 2 else "multiclass"
+    return guess
+
+
+@dataclass(frozen=True)
+class Target:
+    """The target, checked for its task.
+
+    Attributes
+    ----------
+    values : ndarray
+        y in the user's labels (classification) or as float (regression).
+    codes : ndarray
+        Class indices 0..k-1 for classification; the float target for regression.
+    classes : ndarray or None
+        Sorted class labels; None for regression.
+    """
+
+    values: np.ndarray
+    codes: np.ndarray
+    classes: np.ndarray | None
+
+
+def encode_target(y: pd.Series, task: str) -> Target:
+    """Check y for ``task`` and encode it; the one place where y is judged.
+
+    Raises
+    ------
+    DataError
+        A regression target that is not numbers or holds infinite values; class
+        labels of mixed or unusable types; a single class; more than two
+        classes for ``task="binary"``.
+    """
+    if task == "regression":
+        try:
+            values = pd.to_numeric(y, errors="raise").to_numpy(dtype=float)
+        except (ValueError, TypeError) as exc:
+            raise DataError(
+                f"y holds non-numeric values ({exc}); a regression target must be numbers: convert it, "
+                "or use AutoMLClassifier for class labels"
+            ) from exc
+        if not np.all(np.isfinite(values)):
+            raise DataError("y holds infinite values; replace or drop them")
+        return Target(values, values, None)
+    values = class_labels(y)
+    try:
+        classes, codes = np.unique(values, return_inverse=True)
+    except TypeError as exc:
+        kinds = sorted({type(v).__name__ for v in values})
+        raise DataError(f"y mixes value types {kinds}; give every class label the same type") from exc
+    if len(classes) < 2:
+        raise DataError(
+            f"y has only one class ({getattr(classes[0], 'item', lambda: classes[0])()!r} on every row); "
+            "classification needs at least two: "
+            "pass rows of another class, or use task='regression' for a numeric target"
+        )
+    if task == "binary" and len(classes) > 2:
+        raise DataError(f"task='binary' but y has {len(classes)} classes; use task='multiclass'")
+    return Target(values, codes.astype(np.int64), classes)
+
+
+def known_target(y: pd.Series, classes: np.ndarray | None) -> np.ndarray:
+    """Encode a target to score a fitted model on: class indices in ``classes``, or floats (``classes`` None).
+
+    Raises
+    ------
+    DataError
+        When y holds a class not seen in training.
+    """
+    if classes is None:
+        return pd.to_numeric(y).to_numpy(dtype=float)
+    values = np.asarray(y.to_numpy(), dtype=classes.dtype)
+    pos = np.clip(np.searchsorted(classes, values), 0, len(classes) - 1)
+    if not np.array_equal(classes[pos], values):
+        unknown = sorted({str(v) for v in values[classes[pos] != values]})[:5]
+        raise DataError(
+            f"y holds classes {unknown} not seen in training (classes_ is {classes.tolist()[:20]}); "
+            "score on rows of the training classes"
+        )
+    return pos
+
+
+def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray:
+    """``sample_weight`` as floats, one per row, or raise :class:`DataError` naming it."""
+    weights = np.asarray(sample_weight, dtype=float)
+    if weights.shape != (n_rows,):
+        raise DataError(f"sample_weight has shape {weights.shape} but X has {n_rows} rows; pass one weight per row")
+    if not np.all(np.isfinite(weights)) or (weights < 0).any():
+        raise DataError("sample_weight holds negative, NaN or infinite values; pass weights >= 0")
+    return weights
+
+
+__all__ = [
+    "Target",
+    "check_sample_weight",
+    "check_y",
+    "class_labels",
+    "drop_missing_target",
+    "encode_target",
+    "infer_task",
+    "known_target",
+    "resolve_task",
+]

@@ -80,6 +80,25 @@ def learned_params(estimator: Any) -> dict[str, Any]:
     return dict(found) if isinstance(found, dict) else {}
 
 
+def median_params(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
+    """One value per learned parameter over the folds: the median of numbers (an int stays an int), else the mode.
+
+    Parameters
+    ----------
+    per_fold : list of dict
+        :func:`learned_params` of each fold's model.
+    """
+    out: dict[str, Any] = {}
+    for name in dict.fromkeys(k for d in per_fold for k in d):
+        values = [d[name] for d in per_fold if name in d]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            mid = float(np.median(values))
+            out[name] = int(round(mid)) if all(isinstance(v, int) for v in values) else mid
+        else:
+            out[name] = max(values, key=values.count)
+    return out
+
+
 def predictions(estimator: Any, X: pd.DataFrame, task: str, classes: np.ndarray | None) -> np.ndarray:
     """Predict in the form metrics use: class probabilities aligned to ``classes``, or values.
 
@@ -180,4 +199,13 @@ def fit_full(estimator: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[Any, float
     return estimator, time.perf_counter() - t0
 
 
-__all__ = ["Evaluation", "Problem", "TrialPruned", "evaluate", "fit_full", "learned_params", "predictions"]
+__all__ = [
+    "Evaluation",
+    "Problem",
+    "TrialPruned",
+    "evaluate",
+    "fit_full",
+    "learned_params",
+    "median_params",
+    "predictions",
+]

@@ -10,23 +10,16 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
+from automl.budget import use_holdout
 from automl.exceptions import DataError, DataWarning
 
 logger = logging.getLogger(__name__)
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
 
-#: above this many rows, ``cv="auto"`` uses one holdout split instead of k folds
-HOLDOUT_ROWS = 100_000
 DEFAULT_FOLDS = 5
 #: up to this many rows, ``cv="auto"`` repeats the k folds twice to cut noise in model selection
 REPEAT_ROWS = 1000
-#: ``cv="auto"`` also uses a holdout when rows x columns per second of budget exceed this
-#: (about FLAML's rule of thumb, ten million cells per hour): k folds would leave
-#: time for too few trials
-HOLDOUT_CELLS_PER_SECOND = 3_000
-#: below this many rows folds are cheap and one holdout too noisy: always k folds
-HOLDOUT_MIN_ROWS = 2_000
 
 
 def _kfold(k: int, y_codes: np.ndarray, task: str, seed: int | None, repeats: int = 1) -> tuple[Splits, str]:
@@ -167,8 +160,7 @@ def _splits(
     n = len(y_codes)
     if isinstance(cv, str):
         if cv == "auto":
-            cells_per_second = n * max(1, n_columns) / (time_budget or float("inf"))
-            if n > HOLDOUT_ROWS or (n > HOLDOUT_MIN_ROWS and cells_per_second > HOLDOUT_CELLS_PER_SECOND):
+            if use_holdout(n, n_columns, time_budget):
                 return _holdout(0.2, y_codes, task, seed)
             return _kfold(DEFAULT_FOLDS, y_codes, task, seed, repeats=2 if n <= REPEAT_ROWS else 1)
         if cv == "holdout":
@@ -202,4 +194,4 @@ def _splits(
     return splits, desc
 
 
-__all__ = ["HOLDOUT_ROWS", "make_splits", "split_rows"]
+__all__ = ["Splits", "make_splits", "split_rows"]

@@ -11,22 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from automl.budget import sample_rows, validation_rows
 from automl.evaluation.folds import split_rows
-
-#: training cells (rows x columns) a trial may see per second of time budget
-SEARCH_CELLS_PER_SECOND = 20_000
-#: never fewer training rows than this in a sample
-MIN_SAMPLE_ROWS = 10_000
-#: validation rows scored per trial, at most
-MAX_VALIDATION_ROWS = 30_000
-
-
-def sample_size(n_train: int, n_columns: int, time_budget: float | None) -> int:
-    """How many training rows a trial gets: all, or a sample sized to the budget."""
-    if time_budget is None or not np.isfinite(time_budget):
-        return n_train
-    rows = int(SEARCH_CELLS_PER_SECOND * time_budget / max(1, n_columns))
-    return min(n_train, max(MIN_SAMPLE_ROWS, rows))
 
 
 def _take(idx: np.ndarray, size: int, y_codes: np.ndarray, task: str, seed: int | None) -> np.ndarray:
@@ -64,8 +50,8 @@ def subsample_holdout(
     if len(splits) != 1:
         return splits, ""
     train, valid = splits[0]
-    size = sample_size(len(train), n_columns, time_budget)
-    n_valid = min(len(valid), max(MAX_VALIDATION_ROWS, size // 4))
+    size = sample_rows(len(train), n_columns, time_budget)
+    n_valid = validation_rows(len(valid), size)
     if size >= len(train) and n_valid >= len(valid):
         return splits, ""
     train_s = _take(train, size, y_codes, task, seed)
@@ -73,4 +59,4 @@ def subsample_holdout(
     return [(train_s, valid_s)], f"trials train on {len(train_s):,} of {len(train):,} rows"
 
 
-__all__ = ["MAX_VALIDATION_ROWS", "MIN_SAMPLE_ROWS", "SEARCH_CELLS_PER_SECOND", "sample_size", "subsample_holdout"]
+__all__ = ["subsample_holdout"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,10 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline
 
+from automl.evaluation.cross_validation import Problem
 from automl.evaluation.metrics import Metric
+
+logger = logging.getLogger(__name__)
 
 
 def needs_threshold(metric: Metric, task: str) -> bool:
@@ -57,4 +61,20 @@ def with_threshold(pipeline: Any, threshold: float, X: Any, y: Any) -> Pipeline:
     return Pipeline([("thresholded", model)])
 
 
-__all__ = ["needs_threshold", "tune_threshold", "with_threshold"]
+def better_threshold(oof: np.ndarray | None, problem: Problem) -> float | None:
+    """The decision threshold to use with out-of-fold probabilities ``oof``, or None to keep the most probable class.
+
+    Only for a binary task scored on labels, and only when the tuned threshold
+    scores better out of fold than taking the most probable class.
+    """
+    metric = problem.metric
+    if oof is None or not needs_threshold(metric, problem.task):
+        return None
+    threshold, tuned = tune_threshold(oof, problem.y_codes, metric)
+    if metric.objective(tuned) > metric.objective(metric.score(problem.y_codes, oof, problem.classes)):
+        logger.info("decision threshold %.3g: %s %.5g out of fold", threshold, metric.name, tuned)
+        return threshold
+    return None
+
+
+__all__ = ["better_threshold", "needs_threshold", "tune_threshold", "with_threshold"]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from automl.evaluation.metrics import Metric
-from automl.search.trial import TrialResult
+from automl.search.trial import TrialResult, sort_results
 
 COLUMNS = [
     "rank",
@@ -25,17 +25,6 @@ COLUMNS = [
     "status",
     "error",
 ]
-_STATUS_ORDER = {"ok": 0, "pruned": 1, "timeout": 2, "failed": 3}
-
-
-def sort_results(results: Sequence[TrialResult], metric: Metric) -> list[TrialResult]:
-    """Successful trials best first, then pruned, timed-out and failed ones."""
-
-    def key(r: TrialResult) -> tuple:
-        score = metric.objective(r.mean) if r.status == "ok" else -np.inf
-        return (_STATUS_ORDER.get(r.status, 9), -score, r.number)
-
-    return sorted(results, key=key)
 
 
 def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.DataFrame:
@@ -77,4 +66,4 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
     return frame
 
 
-__all__ = ["COLUMNS", "leaderboard_frame", "sort_results"]
+__all__ = ["COLUMNS", "leaderboard_frame"]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cloudpickle
 
-from automl.search.trial import TrialConfig
-from automl.workers.pool import Worker, fatal
-
-if TYPE_CHECKING:
-    from automl.search.loop import Search
+from automl import budget as rules
+from automl.budget import Budget
+from automl.pipeline.build import TrialConfig
+from automl.workers.pool import Worker, WorkerPool, fatal
+from automl.workers.problem import SharedProblem
+from automl.workers.protocol import Failed, Fit, Fitted, Job
 
 logger = logging.getLogger(__name__)
 
@@ -20,47 +21,90 @@ logger = logging.getLogger(__name__)
 class FitJobs:
     """Fits of whole pipelines on all rows, run in the pool while the parent does other work.
 
-    Every fit is killed at the budget's deadline.
+    Every fit is killed at the budget's deadline. Fits are keyed by trial number.
+
+    Parameters
+    ----------
+    pool : WorkerPool
+        The workers.
+    shared : SharedProblem
+        The data the workers fit on.
+    budget : Budget
+        The fit's clock.
+    prefit : dict
+        Trial number -> pipeline already fitted on all rows during the search (reused, not fitted again).
+    n_workers : int
+        Workers of the search (the pool keeps one more).
+    build : callable
+        ``build(config, n_threads)``: the unfitted pipeline for all rows.
     """
 
-    def __init__(self, search: Search, build: Callable[[TrialConfig, int], Any]) -> None:
-        self.search = search
-        self.pool = search.pool
+    def __init__(
+        self,
+        pool: WorkerPool,
+        shared: SharedProblem,
+        budget: Budget,
+        prefit: dict[int, Any],
+        n_workers: int,
+        build: Callable[[TrialConfig, int], Any],
+    ) -> None:
+        self.pool = pool
+        self.shared = shared
+        self.budget = budget
+        self.prefit = prefit
+        self.n_workers = n_workers
         self.build = build
-        self.pending: list[tuple[Any, TrialConfig, int]] = []
-        self.running: dict[Worker, Any] = {}
-        self.done: dict[Any, tuple[Any, float]] = {}
-        self.failed: dict[Any, str] = {}
-        self.names: dict[Any, str] = {}
-        self._reported: set[Any] = set()
+        self.pending: list[tuple[int, TrialConfig, int]] = []
+        self.running: dict[Worker, int] = {}
+        self.done: dict[int, tuple[Any, float]] = {}
+        self.failed: dict[int, str] = {}
+        self.names: dict[int, str] = {}
+        self._reported: set[int] = set()
 
-    def submit(self, key: Any, config: TrialConfig, n_threads: int) -> None:
-        """Queue a fit of ``config`` under ``key`` (a trial number for trials).
+    def adopt(self, worker: Worker, key: int, name: str) -> None:
+        """Take over a fit already running on ``worker`` (a refit started during the search)."""
+        worker.job = Job("refit", key)
+        self.running[worker] = key
+        self.names[key] = name
+
+    def submit(self, key: int, config: TrialConfig, n_threads: int) -> None:
+        """Queue a fit of ``config`` under ``key``, a trial number.
 
         A pipeline already fitted during the search, or being fitted, is reused.
         """
         self.names[key] = config.model
-        if key in self.search.prefit:
-            self.done[key] = (self.search.prefit[key], 0.0)
+        if key in self.prefit:
+            self.done[key] = (self.prefit[key], 0.0)
             return
         if key in self.running.values():
             return
         self.pending.append((key, config, n_threads))
         self.pump(0.0)
 
-    def finished(self, key: Any) -> bool:
+    def finished(self, key: int) -> bool:
         """True once ``key`` has succeeded or failed."""
         return key in self.done or key in self.failed
 
     def pump(self, timeout: float) -> None:
         """Start queued fits on free workers and collect finished ones."""
-        budget = self.search.budget
-        if budget.remaining() <= 0:
+        if self.budget.remaining() <= 0:
             self.stop()
             return
-        want = len(self.pending) + len(self.running)
-        if want:
-            self.pool.ensure(max(self.search.n_workers + 1, 1))
+        if self.pending or self.running:
+            self.pool.ensure(max(self.n_workers + 1, 1))
+        self._start()
+        if not self.running:
+            if self.pending and timeout > 0:
+                self.pool.poll(min(timeout, rules.START_POLL_SECONDS))
+            return
+        self._collect(max(0.0, min(timeout, self.budget.remaining())))
+        for key, why in self.failed.items():
+            if key not in self._reported:
+                self._reported.add(key)
+                logger.warning("refit of %s failed: %s", self.names.get(key, key), why)
+
+    def _start(self) -> None:
+        """Send queued fits to the idle workers."""
         for w in [w for w in self.pool.workers if w.ready and not w.busy]:
             if not self.pending:
                 break
@@ -70,48 +114,42 @@ class FitJobs:
             except Exception as exc:
                 self.failed[key] = f"could not be built: {type(exc).__name__}: {exc}"
                 continue
-            if not self.search._load(w) or not self.pool.send(w, ("fit", 0, blob, threads)):
+            if not self.shared.load(w) or not self.pool.send(w, Fit(key, blob, threads)):
                 self.pool.kill(w)
                 self.pending.insert(0, (key, config, threads))
                 continue
-            w.job = key
+            w.job = Job("refit", key)
             self.running[w] = key
-        if not self.running:
-            if self.pending and timeout > 0:
-                self.pool.poll(min(timeout, 0.1))
-            return
-        for w, msg in self.pool.poll(max(0.0, min(timeout, budget.remaining())), workers=list(self.running)):
+
+    def _collect(self, timeout: float) -> None:
+        """Read the running fits' replies for up to ``timeout`` seconds."""
+        for w, reply in self.pool.poll(timeout, workers=list(self.running)):
             key = self.running.pop(w, None)
             if key is None:
                 continue
-            if msg is None:
+            if reply is None:
                 self.failed[key] = w.exit_reason()
                 self.pool.kill(w)
-            elif msg[0] == "fitted":
+            elif isinstance(reply, Fitted):
                 w.job = None
-                self.done[key] = (cloudpickle.loads(msg[2]), float(msg[3]))
-                logger.debug("refit of %s (%s): %.1fs", key, self.names.get(key, key), float(msg[3]))
-            elif msg[0] == "error":
+                self.done[key] = (cloudpickle.loads(reply.pipeline), float(reply.seconds))
+                logger.debug("refit of %s (%s): %.1fs", key, self.names.get(key, key), float(reply.seconds))
+            elif isinstance(reply, Failed):
                 w.job = None
-                self.failed[key] = msg[2]
-                if fatal(msg):
+                self.failed[key] = reply.error
+                if fatal(reply):
                     self.pool.kill(w)
             else:
                 self.running[w] = key
-        for key, why in self.failed.items():
-            if key not in self._reported:
-                self._reported.add(key)
-                logger.warning("refit of %s failed: %s", self.names.get(key, key), why)
 
-    def wait(self, keys: list[Any]) -> None:
+    def wait(self, keys: list[int]) -> None:
         """Pump until every key in ``keys`` has finished or the deadline passes."""
-        budget = self.search.budget
         queued = set(self.running.values()) | {k for k, _, _ in self.pending}
         missing = [k for k in keys if not self.finished(k) and k not in queued]
         if missing:
             raise ValueError(f"waiting for fits that were never submitted: {missing}")
-        while not all(self.finished(k) for k in keys) and budget.remaining() > 0:
-            self.pump(min(0.25, budget.remaining()))
+        while not all(self.finished(k) for k in keys) and self.budget.remaining() > 0:
+            self.pump(min(rules.POLL_SECONDS, self.budget.remaining()))
         if not all(self.finished(k) for k in keys):
             self.stop()
 

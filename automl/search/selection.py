@@ -15,6 +15,20 @@ from automl.evaluation.metrics import Metric
 from automl.search.trial import TrialResult
 
 
+@dataclass(frozen=True)
+class Blend:
+    """An ensemble the selection accepted: its leaderboard row, and its members with their weights."""
+
+    result: TrialResult
+    members: list[TrialResult]
+    weights: list[float]
+
+    @property
+    def numbers(self) -> list[int]:
+        """The members' trial numbers."""
+        return [m.number for m in self.members]
+
+
 @dataclass
 class Selection:
     """The outcome of greedy selection: member index -> weight, and the pooled score."""
@@ -118,11 +132,12 @@ def ensemble_result(
     stop_at: float = math.inf,
     clock: Callable[[], float] = time.monotonic,
     allowed: Container[int] | None = None,
-) -> TrialResult | None:
+) -> Blend | None:
     """Greedy selection over the best trials' out-of-fold predictions.
 
-    Returns a leaderboard row (model ``"ensemble"``, ``members`` trial -> weight)
-    when the ensemble beats the best single pipeline out of fold, else None.
+    Returns the ensemble, whose leaderboard row has model ``"ensemble"`` and
+    ``members`` trial -> weight, when it beats the best single pipeline out of
+    fold, else None.
     ``allowed`` restricts the members to these trial numbers (those whose refit
     fits in the time left); the ensemble must still beat the best of all trials.
     """
@@ -159,9 +174,7 @@ def ensemble_result(
         oof=blend,
         members=members,
     )
-    result.member_results = [usable[i] for i in sel.weights]  # type: ignore[attr-defined]
-    result.member_weights = list(sel.weights.values())  # type: ignore[attr-defined]
-    return result
+    return Blend(result, [usable[i] for i in sel.weights], list(sel.weights.values()))
 
 
-__all__ = ["ENSEMBLE_CANDIDATES", "Selection", "ensemble_result", "greedy_selection"]
+__all__ = ["ENSEMBLE_CANDIDATES", "Blend", "Selection", "ensemble_result", "greedy_selection"]

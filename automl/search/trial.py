@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from automl.pipeline.build import TrialConfig
 
+if TYPE_CHECKING:
+    from automl.evaluation.metrics import Metric
+
 STATUSES = ("ok", "failed", "timeout", "pruned")
+#: how statuses rank on the leaderboard: successful trials first, failed ones last
+_STATUS_ORDER = {"ok": 0, "pruned": 1, "timeout": 2, "failed": 3}
 
 
 @dataclass
@@ -85,4 +91,30 @@ class TrialResult:
         return self.config.model if self.config is not None else "?"
 
 
-__all__ = ["STATUSES", "TrialConfig", "TrialResult"]
+def sort_results(results: Sequence[TrialResult], metric: Metric) -> list[TrialResult]:
+    """Every trial in leaderboard order: successful ones best first, then pruned, timed-out and failed ones.
+
+    This is the one rule that ranks trials: by status, then by the mean fold score
+    in the metric's "greater is better" direction, then by trial number (the
+    earlier of two equal trials ranks first).
+    """
+
+    def key(r: TrialResult) -> tuple:
+        score = metric.objective(r.mean) if r.status == "ok" else -np.inf
+        return (_STATUS_ORDER.get(r.status, 9), -score, r.number)
+
+    return sorted(results, key=key)
+
+
+def ranked(results: Sequence[TrialResult], metric: Metric) -> list[TrialResult]:
+    """The successful trials, best first (see :func:`sort_results`)."""
+    return [r for r in sort_results(results, metric) if r.status == "ok"]
+
+
+def best_result(results: Sequence[TrialResult], metric: Metric) -> TrialResult | None:
+    """The best successful trial, or None."""
+    best = ranked(results, metric)
+    return best[0] if best else None
+
+
+__all__ = ["STATUSES", "TrialConfig", "TrialResult", "best_result", "ranked", "sort_results"]

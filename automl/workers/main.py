@@ -20,6 +20,8 @@ import traceback
 import warnings
 from typing import Any
 
+from automl.workers import protocol
+
 
 def _watch_parent(parent: int) -> None:
     while True:
@@ -64,71 +66,96 @@ def _import_heavy_modules() -> None:
 
 
 def serve(conn: Any, memory_limit: int, parent: int) -> int:
-    """Answer the parent's requests on ``conn`` until it says exit or goes away."""
-    import cloudpickle
-    from threadpoolctl import threadpool_limits
-
-    from automl.evaluation import cross_validation as evaluation
-
+    """Answer the parent's requests on ``conn`` until it says :class:`Exit` or goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _limit_memory(memory_limit)
     warnings.simplefilter("ignore")
     _import_heavy_modules()
-    conn.send(("ready", os.getpid()))
-    problem: Any = None
+    conn.send(protocol.Ready(os.getpid()))
+    worker = _Worker(conn)
     while True:
         try:
-            msg = conn.recv()
+            request = conn.recv()
         except (EOFError, OSError):
             return 0
-        kind, job = msg[0], msg[1]
+        if isinstance(request, protocol.Exit):
+            return 0
         try:
-            if kind == "exit":
-                return 0
-            if kind == "problem":
-                problem = None
-                _adopt_path(msg[3] if len(msg) > 3 else [])
-                with open(msg[2], "rb") as fh:
-                    problem = cloudpickle.load(fh)
-                conn.send(("loaded", job))
-            elif kind == "forget":
-                problem = None
-            elif kind == "eval":
-                estimator = cloudpickle.loads(msg[2])
-                n_threads, report = msg[3], msg[4]
+            reply = worker.answer(request)
+            if reply is not None:
+                conn.send(reply)
+            continue
+        except BaseException as exc:  # report everything, a reply that cannot be sent too; the parent decides
+            failure = _failure(request, exc)
+        try:
+            conn.send(failure)
+        except Exception:
+            # no memory left even to report it: the parent reads the end of stderr
+            with contextlib.suppress(Exception):
+                sys.stderr.write(getattr(failure, "error", str(failure)) + "\n")
+                sys.stderr.flush()
+            return 1
+        if isinstance(failure, protocol.Failed) and failure.fatal:
+            return 1
 
-                def on_fold(fold: int, score: float, _job: Any = job) -> bool:
-                    conn.send(("fold", _job, fold, score))
-                    return conn.recv()[0] == "continue"
 
-                with threadpool_limits(limits=n_threads):
-                    result = evaluation.evaluate(estimator, problem, on_fold if report else None)
-                conn.send(("done", job, result))
-            elif kind == "fit":
-                estimator = cloudpickle.loads(msg[2])
-                with threadpool_limits(limits=msg[3]):
-                    fitted, seconds = evaluation.fit_full(estimator, problem.X, problem.y)
-                conn.send(("fitted", job, cloudpickle.dumps(fitted), seconds))
-            else:
-                conn.send(("error", job, f"unknown request {kind!r}", ""))
-        except evaluation.TrialPruned as exc:
-            conn.send(("pruned", job, str(exc)))
-        except BaseException as exc:  # report everything; the parent decides
-            tb = traceback.format_exc(limit=20)
-            # out of memory, the process may be in a bad state: it exits, and says so
-            fatal = isinstance(exc, MemoryError)
-            text = f"{type(exc).__name__}: {exc}"[:2000]
-            try:
-                conn.send(("error", job, text, tb[-4000:], fatal))
-            except Exception:
-                # no memory left even to report it: the parent reads the end of stderr
-                with contextlib.suppress(Exception):
-                    sys.stderr.write(text + "\n")
-                    sys.stderr.flush()
-                return 1
-            if fatal:
-                return 1
+def _failure(request: Any, exc: BaseException) -> protocol.Pruned | protocol.Failed:
+    """The reply to a request that raised: pruned when the parent asked to stop, else failed."""
+    from automl.evaluation.cross_validation import TrialPruned
+
+    job = getattr(request, "job", -1)
+    if isinstance(exc, TrialPruned):
+        return protocol.Pruned(job, str(exc))
+    tb = traceback.format_exc(limit=20)
+    # out of memory, the process may be in a bad state: it exits, and says so
+    fatal = isinstance(exc, MemoryError)
+    return protocol.Failed(job, f"{type(exc).__name__}: {exc}"[:2000], tb[-4000:], fatal)
+
+
+class _Worker:
+    """What a worker holds between requests (the problem), and how it answers each kind."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.problem: Any = None
+
+    def answer(self, request: Any) -> protocol.Reply | None:
+        """Do what ``request`` asks and return the reply (None for :class:`Forget`)."""
+        import cloudpickle
+        from threadpoolctl import threadpool_limits
+
+        from automl.evaluation import cross_validation as evaluation
+
+        if isinstance(request, protocol.Load):
+            self.problem = None
+            _adopt_path(request.import_path)
+            with open(request.path, "rb") as fh:
+                self.problem = cloudpickle.load(fh)
+            return protocol.Loaded(request.problem)
+        if isinstance(request, protocol.Forget):
+            self.problem = None
+            return None
+        if isinstance(request, protocol.Evaluate):
+            on_fold = self._on_fold(request.job) if request.report_folds else None
+            with threadpool_limits(limits=request.n_threads):
+                result = evaluation.evaluate(cloudpickle.loads(request.pipeline), self.problem, on_fold)
+            return protocol.Evaluated(request.job, result)
+        if isinstance(request, protocol.Fit):
+            with threadpool_limits(limits=request.n_threads):
+                fitted, seconds = evaluation.fit_full(
+                    cloudpickle.loads(request.pipeline), self.problem.X, self.problem.y
+                )
+            return protocol.Fitted(request.job, cloudpickle.dumps(fitted), seconds)
+        return protocol.Failed(getattr(request, "job", -1), f"unknown request {request!r}")
+
+    def _on_fold(self, job: int) -> Any:
+        def on_fold(fold: int, score: float) -> bool:
+            self.conn.send(protocol.FoldScored(job, fold, score))
+            answer = self.conn.recv()
+            return isinstance(answer, protocol.Continue) and answer.go
+
+        return on_fold
 
 
 def _forked_worker(sock: Any, fds: list[int], wake: tuple[int, int], request: list[Any]) -> None:

@@ -21,12 +21,13 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from automl.workers.protocol import Failed, Job, Ready, Reply, Request
 from automl.workers.zygote import close_zygote, give_up_forking, shared_zygote, start_interpreter
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,9 @@ class Worker:
     conn: Connection
     stderr_path: Path
     ready: bool = False
+    #: the id of the problem it holds (see :class:`automl.workers.problem.SharedProblem`)
     problem: int | None = None
-    job: Any = None
+    job: Job | None = None
     started: float = 0.0
 
     @property
@@ -86,7 +88,7 @@ class WorkerPool:
     def __init__(self, memory_limit: int = 0) -> None:
         self.memory_limit = int(memory_limit)
         self.workers: list[Worker] = []
-        self._tmp = Path(tempfile.mkdtemp(prefix="automl-workers-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix="automl-workers-"))
         self._count = 0
         self.lock = threading.Lock()
 
@@ -94,7 +96,7 @@ class WorkerPool:
     def _spawn(self) -> Worker:
         parent_sock, child_sock = socket.socketpair()
         self._count += 1
-        err = self._tmp / f"worker-{self._count}.stderr"
+        err = self.tmp / f"worker-{self._count}.stderr"
         zygote = shared_zygote()
         if zygote is not None:
             try:
@@ -144,28 +146,31 @@ class WorkerPool:
             self.kill(w)
 
     # -- messages ----------------------------------------------------------
-    def send(self, worker: Worker, msg: tuple) -> bool:
-        """Send a message; False if the worker is gone."""
+    def send(self, worker: Worker, request: Request) -> bool:
+        """Send a request; False if the worker is gone."""
         try:
-            worker.conn.send(msg)
+            worker.conn.send(request)
             return True
         except (OSError, EOFError, ValueError):
             return False
 
-    def poll(self, timeout: float, workers: Iterable[Worker] | None = None) -> list[tuple[Worker, tuple | None]]:
-        """Wait up to ``timeout`` seconds for messages; ``None`` means the worker died."""
+    def poll(self, timeout: float, workers: Iterable[Worker] | None = None) -> list[tuple[Worker, Reply | None]]:
+        """Wait up to ``timeout`` seconds for replies; ``None`` means the worker died.
+
+        :class:`~automl.workers.protocol.Ready` is read here (it marks the worker ready), never returned.
+        """
         pool = list(self.workers if workers is None else workers)
         if not pool:
             time.sleep(max(0.0, min(timeout, 0.05)))
             return []
         by_conn = {w.conn: w for w in pool}
-        out: list[tuple[Worker, tuple | None]] = []
+        out: list[tuple[Worker, Reply | None]] = []
         for conn in wait(list(by_conn), timeout=max(0.0, timeout)):
             worker = by_conn[conn]
             try:
                 while True:
                     msg = conn.recv()
-                    if msg[0] == "ready":
+                    if isinstance(msg, Ready):
                         worker.ready = True
                     else:
                         out.append((worker, msg))
@@ -187,6 +192,45 @@ def shared_pool(memory_limit: int) -> WorkerPool:
     return pool
 
 
+@contextlib.contextmanager
+def worker_pool(memory_limit: int, n: int) -> Iterator[WorkerPool]:
+    """The pool for one fit, with ``n`` workers booting as it starts.
+
+    The process-wide pool, whose workers outlive the fit (it is shrunk back to
+    ``n`` after); a private one, closed after, when another fit in this process
+    holds the shared pool.
+    """
+    pool = shared_pool(memory_limit)
+    private = not pool.lock.acquire(blocking=False)
+    if private:
+        pool = WorkerPool(memory_limit)
+    try:
+        pool.ensure(n)  # start booting now, while the data is checked
+        yield pool
+    finally:
+        if private:
+            pool.close()
+        else:
+            pool.shrink(n)
+            pool.lock.release()
+
+
+def n_cpus() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def memory_total() -> int:
+    """Bytes of memory of the machine (0 if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 0
+
+
 def _close_all() -> None:
     for pool in _SHARED.values():
         pool.close()
@@ -196,9 +240,9 @@ def _close_all() -> None:
 atexit.register(_close_all)
 
 
-def fatal(msg: tuple) -> bool:
-    """An error after which the worker exits (it ran out of memory): the pool must replace it."""
-    return msg[0] == "error" and len(msg) > 4 and bool(msg[4])
+def fatal(reply: Reply | None) -> bool:
+    """A failure after which the worker exits (it ran out of memory): the pool must replace it."""
+    return isinstance(reply, Failed) and reply.fatal
 
 
-__all__ = ["Worker", "WorkerPool", "fatal", "shared_pool"]
+__all__ = ["Worker", "WorkerPool", "fatal", "memory_total", "n_cpus", "shared_pool", "worker_pool"]

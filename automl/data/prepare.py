@@ -1,0 +1,154 @@
+"""From the user's X, y and arguments to one prepared problem: rows, task, metric, columns, folds, candidates."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.context import Context
+from automl.data.target import check_y, drop_missing_target, encode_target, resolve_task
+from automl.evaluation.cross_validation import Problem
+from automl.evaluation.folds import Splits, make_splits
+from automl.evaluation.metrics import resolve_metric
+from automl.evaluation.sampling import subsample_holdout
+from automl.exceptions import DataError, DataWarning
+from automl.pipeline.build import PipelineBuilder
+from automl.pipeline.cleaning import infinite_columns, infinite_message
+from automl.pipeline.schema import Schema, as_frame, infer_schema
+from automl.registry.components import Components
+from automl.specs import ModelSpec
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One problem, checked and ready to search.
+
+    Attributes
+    ----------
+    problem : Problem
+        The rows with a target, the encoded target, the folds, the metric and the
+        task: what the workers evaluate pipelines on.
+    schema : Schema
+        How each column of X is used (decided on all rows, those without a target too).
+    cv : str
+        How trials are evaluated, in words (``"5-fold stratified"``).
+    models : list of ModelSpec
+        The candidate models for the task, after ``include`` and ``exclude``.
+    builder : PipelineBuilder
+        Builds the pipelines of this fit from the registered components.
+    """
+
+    problem: Problem
+    schema: Schema
+    cv: str
+    models: list[ModelSpec]
+    builder: PipelineBuilder
+
+
+def prepare(
+    X: Any,
+    y: Any,
+    components: Components,
+    *,
+    task: str,
+    metric: Any,
+    cv: Any,
+    include: Sequence[str] | None,
+    exclude: Sequence[str] | None,
+    time_budget: float | None,
+    random_state: int | None,
+) -> Prepared:
+    """Check X and y against the fit's arguments and prepare the problem the search runs on.
+
+    Raises
+    ------
+    DataError
+        When X or y cannot be used (the message names the argument or column).
+    ValueError
+        When an argument does not fit the data (a metric for another task, an
+        unknown model in ``include``, a ``cv`` that gives no folds).
+    """
+    X_all, Xf, ys = _rows(X, y)
+    task = resolve_task(task, ys)
+    target = encode_target(ys, task)
+    scorer = resolve_metric(metric, task, components.metrics)
+    # the kind of every column is decided on all rows, those without a target too: X itself can be predicted
+    schema = infer_schema(X_all)
+    infinite = infinite_columns(Xf, [c for c in schema.kept if c.kind == "numeric"])
+    if infinite:  # the pipelines' TableCleaner treats them as missing
+        warnings.warn(infinite_message(infinite), DataWarning, stacklevel=4)
+    splits, cv_desc = make_splits(cv, target.codes, task, random_state, n_columns=Xf.shape[1], time_budget=time_budget)
+    if isinstance(cv, str) and cv == "auto":  # a large table: trials train on a sample
+        splits, sampled = subsample_holdout(splits, target.codes, task, len(schema.kept), time_budget, random_state)
+        cv_desc += f", {sampled}" if sampled else ""
+    models = candidates(components.models, task, include, exclude)
+    ctx = _context(task, schema, splits, target.classes, random_state)
+    problem = Problem(
+        X=Xf, y=target.values, y_codes=target.codes, classes=target.classes, splits=splits, metric=scorer, task=task
+    )
+    builder = PipelineBuilder(components.models, components.preprocessors, schema, ctx, n_rows_all=len(Xf))
+    return Prepared(problem=problem, schema=schema, cv=cv_desc, models=models, builder=builder)
+
+
+def _rows(X: Any, y: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """X as given (as a frame), and X and y on the rows with a target."""
+    X_all = as_frame(X)
+    if len(X_all) == 0:
+        raise DataError("X has 0 samples; pass a table with rows")
+    Xf, ys = drop_missing_target(X_all, check_y(y, len(X_all)))
+    if len(Xf) < 2:
+        raise DataError(
+            f"X has {len(Xf)} sample(s) with a target; pass at least 2 rows with a target to evaluate a model"
+        )
+    return X_all, Xf, ys
+
+
+def candidates(
+    models: Mapping[str, ModelSpec], task: str, include: Sequence[str] | None, exclude: Sequence[str] | None
+) -> list[ModelSpec]:
+    """The registered models that serve ``task``, narrowed by ``include`` and ``exclude``.
+
+    Raises
+    ------
+    ValueError
+        When ``include`` or ``exclude`` names an unknown model, ``include`` names
+        one that does not serve the task, or no model is left.
+    """
+    names = [m.name for m in models.values() if task in m.tasks]
+    for arg, value in (("include", include), ("exclude", exclude)):
+        unknown = [v for v in (value or []) if v not in models]
+        if unknown:
+            raise ValueError(f"{arg} names unknown model(s) {unknown}; available: {sorted(models)}")
+    if include is not None:
+        wrong_task = [v for v in include if task not in models[v].tasks]
+        if wrong_task:
+            raise ValueError(f"include names model(s) {wrong_task} that do not support a {task} task")
+        names = [n for n in names if n in include]
+    if exclude is not None:
+        names = [n for n in names if n not in exclude]
+    if not names:
+        raise ValueError(f"no model is left for a {task} task after include/exclude")
+    return [models[n] for n in names]
+
+
+def _context(
+    task: str, schema: Schema, splits: Splits, classes: np.ndarray | None, random_state: int | None
+) -> Context:
+    """What the components are told about the problem; ``n_rows`` is the rows of a training fold."""
+    return Context(
+        task=task,
+        n_rows=int(np.mean([len(tr) for tr, _ in splits])),
+        n_features=len(schema.kept),
+        n_numeric=len(schema.names("numeric")) + len(schema.names("datetime")),
+        n_categorical=len(schema.names("categorical")),
+        n_classes=0 if classes is None else len(classes),
+        random_state=random_state,
+    )
+
+
+__all__ = ["Prepared", "candidates", "prepare"]

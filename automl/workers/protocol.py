@@ -1,0 +1,166 @@
+"""The messages between the parent and its worker processes, one class per kind.
+
+The parent sends a request; the worker answers on the same connection. A
+message is a small frozen dataclass, pickled by the connection: its class says
+what it is, its fields say the rest, so no reader counts tuple positions.
+
+::
+
+    parent                                  worker
+    Load(problem, path, import_path)   ->   Loaded(problem)
+    Forget()                           ->   (nothing)
+    Evaluate(job, pipeline, ...)       ->   FoldScored(job, fold, score)   (after each fold but the last,
+                                        <-  Continue(go)                    when report_folds is set)
+                                       ->   Evaluated(job, evaluation) | Pruned(job, reason) | Failed(...)
+    Fit(job, pipeline, n_threads)      ->   Fitted(job, pipeline, seconds) | Failed(...)
+    Exit()                             ->   the process exits with code 0
+
+A worker says :class:`Ready` once, when it has started. ``pipeline`` fields
+hold cloudpickle bytes, so a plugin's classes need not be importable by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# -- parent -> worker ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Load:
+    """Read the problem (data, folds, metric) from ``path``, after putting ``import_path`` first on sys.path."""
+
+    problem: int
+    path: str
+    import_path: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Forget:
+    """Drop the problem held in memory."""
+
+
+@dataclass(frozen=True)
+class Evaluate:
+    """Cross-validate a pipeline on the problem's folds; with ``report_folds``, ask after each fold whether to go on."""
+
+    job: int
+    pipeline: bytes
+    n_threads: int = 1
+    report_folds: bool = False
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Fit a pipeline on all the problem's rows."""
+
+    job: int
+    pipeline: bytes
+    n_threads: int = 1
+
+
+@dataclass(frozen=True)
+class Continue:
+    """The answer to :class:`FoldScored`: go on with the next fold, or stop (the trial is pruned)."""
+
+    go: bool
+
+
+@dataclass(frozen=True)
+class Exit:
+    """End the worker process."""
+
+
+Request = Load | Forget | Evaluate | Fit | Continue | Exit
+
+# -- worker -> parent ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The worker has started and imported what every trial needs."""
+
+    pid: int
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The problem is in memory."""
+
+    problem: int
+
+
+@dataclass(frozen=True)
+class FoldScored:
+    """One fold of an evaluation is done; the worker waits for :class:`Continue`."""
+
+    job: int
+    fold: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """An evaluation finished: an :class:`automl.evaluation.cross_validation.Evaluation`."""
+
+    job: int
+    evaluation: Any
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fit on all rows finished: the fitted pipeline (cloudpickle bytes) and the seconds it took."""
+
+    job: int
+    pipeline: bytes
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """The evaluation stopped after a fold because the parent said so."""
+
+    job: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The request raised. ``fatal``: the worker is exiting (it ran out of memory) and must be replaced."""
+
+    job: int
+    error: str
+    traceback: str = ""
+    fatal: bool = False
+
+
+Reply = Ready | Loaded | FoldScored | Evaluated | Fitted | Pruned | Failed
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a busy worker is doing: a trial's evaluation, or a refit of a trial's pipeline on all rows."""
+
+    kind: str  # "trial" or "refit"
+    number: int
+
+
+__all__ = [
+    "Continue",
+    "Evaluate",
+    "Evaluated",
+    "Exit",
+    "Failed",
+    "Fit",
+    "Fitted",
+    "FoldScored",
+    "Forget",
+    "Job",
+    "Load",
+    "Loaded",
+    "Pruned",
+    "Ready",
+    "Reply",
+    "Request",
+]
