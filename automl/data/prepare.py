@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,8 +20,10 @@ from automl.exceptions import DataError, DataWarning
 from automl.pipeline.build import PipelineBuilder
 from automl.pipeline.cleaning import infinite_columns, infinite_message
 from automl.pipeline.schema import Schema, as_frame, infer_schema
-from automl.registry.components import Components
 from automl.specs import ModelSpec
+
+if TYPE_CHECKING:
+    from automl.registry.components import Components
 
 
 @dataclass(frozen=True)
