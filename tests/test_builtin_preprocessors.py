@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import mixed_table
 
@@ -62,3 +63,17 @@ def test_target_encoding_is_offered_to_every_model_but_tried_after_the_usual_enc
         choices = [p.name for p in space.choices[(name, "categorical")]]
         assert "target" in choices
         assert choices[-1] == "target"
+
+
+def test_native_categories_map_rare_unseen_and_missing_values_to_nan_without_a_warning():
+    from automl.builtins.encoders import CategoryEncoder
+
+    train = pd.DataFrame({"c": ["a", "a", "b", "a", "c", None]}, dtype=object)
+    encoder = CategoryEncoder(min_frequency=2).fit(train)
+    assert encoder.categories_ == [["a"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas deprecates values outside the categories
+        out = encoder.transform(pd.DataFrame({"c": ["a", "b", "zz", None]}, dtype=object))
+    assert isinstance(out["c"].dtype, pd.CategoricalDtype)
+    assert list(out["c"].cat.categories) == ["a"]
+    assert out["c"].isna().tolist() == [False, True, True, True]

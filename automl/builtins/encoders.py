@@ -53,7 +53,9 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
         for name, col, cats in zip(self.feature_names_in_, df.columns, self.categories_, strict=True):
             values = df[col].astype(object)
             values = values.where(values.isna(), values.astype(str))
-            out[name] = pd.Categorical(values, categories=cats)
+            # a value outside the categories (rare, unseen or missing) gets code -1: NaN
+            codes = pd.Index(cats, dtype=object).get_indexer(values)
+            out[name] = pd.Categorical.from_codes(codes, categories=cats)
         return pd.DataFrame(out, index=df.index)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
