@@ -29,7 +29,7 @@ from automl.search.loop import SearchSettings
 from automl.search.progress import Progress, search_started
 from automl.search.run import Outcome, search_and_refit
 from automl.search.space import SearchSpace, by_kind
-from automl.workers.pool import WorkerPool, memory_total, n_cpus, worker_pool
+from automl.workers.pool import WorkerPool, auto_memory_limit, n_cpus, worker_pool
 
 logger = logging.getLogger("automl")
 
@@ -194,8 +194,7 @@ class AutoML(BaseEstimator):
         if ml is None:
             return 0
         if isinstance(ml, str) and ml == "auto":
-            total = memory_total()
-            return int(max(2 << 30, 0.8 * total / (n_workers + 1))) if total else 0
+            return auto_memory_limit(n_workers + 1)
         if not isinstance(ml, numbers.Integral) or isinstance(ml, bool) or ml <= 0:
             raise ValueError(f"memory_limit={ml!r} must be 'auto', None or a positive number of bytes")
         return int(ml)

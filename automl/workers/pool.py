@@ -231,6 +231,18 @@ def memory_total() -> int:
         return 0
 
 
+#: ``memory_limit="auto"``: the workers share this part of the machine's memory ...
+AUTO_MEMORY_SHARE = 0.8
+#: ... and each may use at least this many bytes
+MIN_MEMORY_LIMIT = 2 << 30
+
+
+def auto_memory_limit(n_workers: int) -> int:
+    """Address-space limit of each of ``n_workers`` workers for ``memory_limit="auto"`` (0: no limit known)."""
+    total = memory_total()
+    return int(max(MIN_MEMORY_LIMIT, AUTO_MEMORY_SHARE * total / n_workers)) if total else 0
+
+
 def _close_all() -> None:
     for pool in _SHARED.values():
         pool.close()
@@ -245,4 +257,4 @@ def fatal(reply: Reply | None) -> bool:
     return isinstance(reply, Failed) and reply.fatal
 
 
-__all__ = ["Worker", "WorkerPool", "fatal", "memory_total", "n_cpus", "shared_pool", "worker_pool"]
+__all__ = ["Worker", "WorkerPool", "fatal", "auto_memory_limit", "memory_total", "n_cpus", "shared_pool", "worker_pool"]
