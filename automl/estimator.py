@@ -26,9 +26,7 @@ from automl.pipeline.schema import as_frame
 from automl.registry import Components, collect_components, get_plugin_manager, notify
 from automl.search.leaderboard import leaderboard_frame
 from automl.search.loop import SearchSettings
-from automl.search.progress import Progress, search_started
 from automl.search.run import Outcome, search_and_refit
-from automl.search.space import SearchSpace, by_kind
 from automl.workers.pool import WorkerPool, auto_memory_limit, n_cpus, worker_pool
 
 logger = logging.getLogger("automl")
@@ -228,18 +226,12 @@ class AutoML(BaseEstimator):
         """Prepare the problem, search, refit the final model, set the fitted attributes."""
         pm = get_plugin_manager(self.plugins or ())
         prepared = self._prepare(X, y, collect_components(pm))
-        problem = prepared.problem
-        kinds = prepared.schema.prepared_kinds
-        preprocessors = by_kind(prepared.builder.preprocessors, kinds)
-        space = SearchSpace(prepared.models, preprocessors, kinds, prepared.builder.context)
-        search_started(pm.hook, space, problem.metric, prepared.cv, problem.X.shape, self.time_budget)
-        progress = Progress(problem.metric, budget, pm.hook)
-        outcome = search_and_refit(prepared, space, budget, pool, self._settings(n_workers), progress)
+        outcome = search_and_refit(prepared, budget, pool, self._settings(n_workers), pm.hook)
         self._set_fitted(X, prepared, outcome)
         logger.info(
             "done in %.1fs: %d trials, best %s %s %.5g",
             *(budget.elapsed(), len(outcome.results), outcome.best.model if outcome.best else "baseline"),
-            *(problem.metric.name, self.best_score_),
+            *(self.metric_, self.best_score_),
         )
         notify(pm.hook.automl_fit_finished, automl=self)
 

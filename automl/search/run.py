@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,8 @@ from automl.pipeline.build import TrialConfig
 from automl.search.baseline import quick_baseline
 from automl.search.finalize import Final, finalize, prefit_final
 from automl.search.loop import Search, SearchSettings
-from automl.search.space import SearchSpace
+from automl.search.progress import Progress, search_started
+from automl.search.space import SearchSpace, by_kind
 from automl.search.trial import TrialResult, ranked
 from automl.workers.pool import WorkerPool
 
@@ -49,14 +49,13 @@ class Outcome:
 
 
 def search_and_refit(
-    prepared: Prepared,
-    space: SearchSpace,
-    budget: Budget,
-    pool: WorkerPool,
-    settings: SearchSettings,
-    on_result: Callable[[TrialResult, list[TrialResult]], None] | None = None,
+    prepared: Prepared, budget: Budget, pool: WorkerPool, settings: SearchSettings, hooks: Any
 ) -> Outcome:
-    """Search ``space`` for ``prepared`` within ``budget`` and return the final model, refit on all rows.
+    """Search pipelines for ``prepared`` within ``budget`` and return the final model, refit on all rows.
+
+    The observers among the plugins (``hooks``, a plugin manager's ``hook``)
+    hear of the search's start and of every trial; the log gets one line for
+    the problem and one for each improvement.
 
     A KeyboardInterrupt keeps what finished: the best pipeline so far (with a
     warning), or one refit during the search when the interrupt comes during the
@@ -70,14 +69,19 @@ def search_and_refit(
     KeyboardInterrupt
         When interrupted before any trial finished.
     """
+    problem = prepared.problem
+    kinds = prepared.schema.prepared_kinds
+    preprocessors = by_kind(prepared.builder.preprocessors, kinds)
+    space = SearchSpace(prepared.models, preprocessors, kinds, prepared.builder.context)
+    search_started(hooks, space, problem.metric, prepared.cv, problem.X.shape, _seconds(budget))
     search = Search(
         space=space,
         builder=prepared.builder,
-        problem=prepared.problem,
+        problem=problem,
         budget=budget,
         pool=pool,
         settings=settings,
-        on_result=on_result,
+        on_result=Progress(problem.metric, budget, hooks),
     )
     try:
         results = search.run()
@@ -88,7 +92,6 @@ def search_and_refit(
         return _baseline(prepared, results, budget)
     if final.result is not None and final.result.members:
         results = [*results, final.result]
-    problem = prepared.problem
     threshold = better_threshold(final.result.oof if final.result is not None else None, problem)
     pipeline = final.pipeline if threshold is None else with_threshold(final.pipeline, threshold, problem.X, problem.y)
     return Outcome(results, pipeline, final.config, final.result, threshold)
@@ -129,14 +132,18 @@ def _baseline(prepared: Prepared, results: list[TrialResult], budget: Budget) ->
     """No pipeline finished in time: the linear baseline, fitted here on a sample of the rows."""
     problem, seed = prepared.problem, prepared.builder.context.random_state
     pipeline, what = quick_baseline(prepared.builder, problem.X, problem.y, problem.y_codes, seed)
-    seconds = f"{budget.seconds:g}s" if budget.limited else "none"
     warnings.warn(
-        f"no pipeline finished within the time budget of {seconds}; best_pipeline_ is {what}. "
+        f"no pipeline finished within the time budget of {_seconds(budget)}s; best_pipeline_ is {what}. "
         "Give a larger time_budget.",
         RuntimeWarning,
         stacklevel=5,
     )
     return Outcome(results, pipeline, None, None)
+
+
+def _seconds(budget: Budget) -> float | None:
+    """The time budget as the user gave it: seconds, or None for no limit."""
+    return budget.seconds if budget.limited else None
 
 
 __all__ = ["Outcome", "search_and_refit"]
