@@ -73,7 +73,7 @@ class AutoML(BaseEstimator):
     max_trials : int or None
         Stop after this many trials.
     cv : "auto", int, float, "holdout" or a scikit-learn splitter
-        How pipelines are evaluated (see :func:`automl.splitting.make_splits`).
+        How pipelines are evaluated (see :func:`automl.evaluation.folds.make_splits`).
     n_jobs : int
         CPU cores to use; -1 means all. Trials run in this many worker processes.
     random_state : int or None

@@ -1,7 +1,8 @@
 """Fit-time checks of the user's data: X and y, the task, and one prepared problem for the search.
 
 ``Schema`` and ``ColumnInfo`` are importable here because models pickled before
-version 0.2 name them ``automl.data.Schema``; they live in :mod:`automl.pipeline.schema`.
+``automl/`` had subpackages name them ``automl.data.Schema``; they live in
+:mod:`automl.pipeline.schema` (see :mod:`automl._compat`).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ class Pacing:
         self.results = results
 
     def cap(self, model: str, left: float, running: int = 0) -> float | None:
-        """Seconds a new trial of ``model`` may run, or None if it should not start (see :func:`budget.trial_cap`).
+        """Seconds a new trial of ``model`` may run, or None if it should not start (:func:`automl.budget.trial_cap`).
 
         ``left`` is the time until the search's end; ``running`` counts the model's trials in progress.
         """

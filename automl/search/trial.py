@@ -43,7 +43,7 @@ class TrialResult:
         Wall-clock seconds from start to result, including process overhead.
     learned : dict
         Parameters the model learned on the folds (median over folds), passed to
-        its final refit; see :func:`automl.evaluation.learned_params`.
+        its final refit; see :func:`automl.evaluation.cross_validation.learned_params`.
     needed : float or None
         For a trial stopped after a fold because it could not finish in time:
         the seconds all its folds were projected to need at its pace.
