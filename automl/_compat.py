@@ -29,6 +29,9 @@ MOVED = {
 class MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Import an old module name as the module that replaced it (the same module object)."""
 
+    def __init__(self) -> None:
+        self._specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
+
     def find_spec(self, name: str, path: object = None, target: object = None) -> importlib.machinery.ModuleSpec | None:
         """A spec for the names in :data:`MOVED`; None for every other module."""
         if name not in MOVED:
@@ -47,9 +50,6 @@ class MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         spec = self._specs.pop(getattr(module.__spec__, "name", ""), None)
         if spec is not None:
             module.__spec__ = spec
-
-    def __init__(self) -> None:
-        self._specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
 
 
 def install() -> None:

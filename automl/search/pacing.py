@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,10 +99,6 @@ class Pacing:
         """The time now, the running trial's seconds per fold so far, and how many folds it has left."""
         now = self.budget.now()
         return now, (now - r.started) / len(r.folds), self.n_folds - len(r.folds)
-
-    def overdue(self, running: Sequence[RunningTrial], now: float, search_end: float) -> list[RunningTrial]:
-        """The running trials past their kill time or the search's end."""
-        return [r for r in running if now >= min(r.kill_at, search_end)]
 
 
 __all__ = ["Pacing", "RunningTrial"]
