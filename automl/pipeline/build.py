@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.compose import make_column_selector
 from sklearn.pipeline import Pipeline
 
 from automl.context import Context
 from automl.pipeline.cleaning import TableCleaner
+from automl.pipeline.columns import PrepareColumns
 from automl.pipeline.schema import Schema
 from automl.specs import ModelSpec, PreprocessorSpec
 
@@ -72,7 +73,7 @@ def build_pipeline(
         spec = preprocessors[name]
         transformers.append((kind, spec.build(params, ctx), _SELECTORS[kind]))
         pandas_output = pandas_output or spec.pandas_output
-    prepare = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False, sparse_threshold=0.0)
+    prepare = PrepareColumns(transformers, remainder="drop", verbose_feature_names_out=False, sparse_threshold=0.0)
     if pandas_output:
         prepare.set_output(transform="pandas")
     model = models[config.model].build(config.model_params, ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,10 @@ def _plain_number(dtype: Any) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
 
 
+#: up to this many plain numeric columns are read one by one: selecting them together costs more on few rows
+_ONE_BY_ONE = 32
+
+
 def numeric_values(df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> tuple[np.ndarray, list[str]]:
     """Float64 values of numeric columns, and the names of the columns that held infinite values.
 
@@ -87,12 +92,13 @@ def numeric_values(df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> tuple[np.nd
     dtypes = df.dtypes
     values = np.empty((len(df), len(infos)), dtype=float, order="F")
     plain = [i for i, c in enumerate(infos) if _plain_number(dtypes[c.name])]
-    if plain:
+    if len(plain) > _ONE_BY_ONE:
         values[:, plain] = df[[infos[i].name for i in plain]].to_numpy(dtype=float)
-    done = set(plain)
+    done = set(plain) if len(plain) > _ONE_BY_ONE else set()
     for i, c in enumerate(infos):
         if i not in done:
-            values[:, i] = _to_float(df[c.name], c)
+            s = df[c.name]
+            values[:, i] = s.to_numpy() if i in plain else _to_float(s, c)
     infinite: list[str] = []
     inf = np.isinf(values)
     if inf.any():
@@ -125,15 +131,6 @@ def infinite_message(names: Sequence[str], argname: str = "X") -> str:
     )
 
 
-def _to_str(s: pd.Series) -> np.ndarray:
-    arr = s.astype(object).to_numpy()
-    mask = pd.isna(arr)
-    out = np.empty(len(arr), dtype=object)
-    out[mask] = np.nan
-    out[~mask] = [str(v) for v in arr[~mask]]
-    return out
-
-
 def _to_datetime(s: pd.Series, info: ColumnInfo) -> pd.Series:
     if (ptypes.is_numeric_dtype(s.dtype) or ptypes.is_bool_dtype(s.dtype)) and s.notna().any():
         raise DataError(
@@ -153,6 +150,14 @@ def _to_datetime(s: pd.Series, info: ColumnInfo) -> pd.Series:
             "convert it to dates (pd.to_datetime) before predicting"
         ) from exc
     return d.dt.tz_convert(None)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    floats: pd.Index
+    strings: pd.Index
+    #: positions that put the float and string blocks side by side into output order (None: already in order)
+    order: np.ndarray | None
 
 
 class TableCleaner(TransformerMixin, BaseEstimator):
@@ -219,16 +224,18 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         return self
 
     def _align(self, X: Any) -> pd.DataFrame:
+        """X as a DataFrame that holds the training columns (by name; others are ignored, order is free)."""
         names = self.schema_.input_names
         if isinstance(X, pd.DataFrame):
             df = as_frame(X)
-            missing = [n for n in names if n not in df.columns]
-            if missing:
-                raise DataError(
-                    f"X lacks {len(missing)} column(s) seen in training: {missing[:20]}; "
-                    "pass a table with the training columns (extra columns are ignored)"
-                )
-            return df[names] if list(df.columns) != names else df
+            if list(df.columns) != names:
+                missing = [n for n in names if n not in df.columns]
+                if missing:
+                    raise DataError(
+                        f"X lacks {len(missing)} column(s) seen in training: {missing[:20]}; "
+                        "pass a table with the training columns (extra columns are ignored)"
+                    )
+            return df
         df = as_frame(X)
         if df.shape[1] != len(names):
             raise DataError(
@@ -241,37 +248,77 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         """Return the cleaned table, columns in the order of ``get_feature_names_out()``.
 
         Infinite numeric values become NaN (missing), with a :class:`DataWarning`
-        naming their columns.
+        naming their columns. The table is built in two blocks (floats, strings)
+        and each input column is read once, so that a call on a few rows costs
+        little more than the pandas objects it returns.
         """
         check_is_fitted(self, "schema_")
         df = self._align(X)
         index = pd.RangeIndex(len(df))
-        numeric = [c for c in self.schema_.kept if c.kind == "numeric"]
-        empty = getattr(self, "empty_", ())  # pipelines pickled before empty_ have none
+        kept = self.schema_.kept
+        numeric = [c for c in kept if c.kind == "numeric"]
         values, infinite = numeric_values(df, numeric)
         if infinite:
             warnings.warn(infinite_message(infinite), DataWarning, stacklevel=2)
-        res = pd.DataFrame(values, columns=[c.safe for c in numeric], index=index, copy=False)
-        out: dict[str, Any] = {}
-        for c in self.schema_.kept:
-            if c.kind == "categorical":
-                values = _to_str(df[c.name])
-                if c.name in empty:
-                    values[pd.isna(values)] = MISSING
-                # an explicit object Series: pandas 3 would infer its "str" dtype from a bare array
-                out[c.safe] = pd.Series(values, dtype=object, index=index)
-            elif c.kind == "datetime":
-                d = _to_datetime(df[c.name], c)
-                for p in self.date_parts_[c.name]:
-                    if p == "epoch_days":
-                        v = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
-                    else:
-                        v = getattr(d.dt, _DATE_ACCESSORS.get(p, p))
-                    out[f"{c.safe}_{p}"] = v.to_numpy(dtype=float, na_value=np.nan)
-        if out:
-            res = pd.concat([res, pd.DataFrame(out, index=index)], axis=1)
-        names = list(self.feature_names_out_)
-        return res if list(res.columns) == names else res[names]
+        dates = [c for c in kept if c.kind == "datetime"]
+        if dates:
+            parts = [self._date_parts(df[c.name], c) for c in dates]
+            values = np.column_stack([values, *parts]) if numeric else np.column_stack(parts)
+        strings = [c for c in kept if c.kind == "categorical"]
+        layout = self._layout()
+        blocks = [pd.DataFrame(values, columns=layout.floats, index=index, copy=False)] if len(layout.floats) else []
+        if strings:
+            blocks.append(pd.DataFrame(self._strings(df, strings), columns=layout.strings, index=index, dtype=object))
+        res = blocks[0] if len(blocks) == 1 else pd.concat(blocks, axis=1)
+        return res if layout.order is None else res.iloc[:, layout.order]
+
+    def _layout(self) -> _Layout:
+        """Column names of the float and string blocks and how to order them (computed once, not pickled)."""
+        layout = self.__dict__.get("_layout_cache")
+        if layout is None:
+            kept = self.schema_.kept
+            floats = [c.safe for c in kept if c.kind == "numeric"]
+            for c in kept:
+                if c.kind == "datetime":
+                    floats += [f"{c.safe}_{p}" for p in self.date_parts_[c.name]]
+            strings = [c.safe for c in kept if c.kind == "categorical"]
+            both = pd.Index(floats + strings, dtype=object)
+            names = pd.Index(self.feature_names_out_, dtype=object)
+            order = None if both.equals(names) else both.get_indexer(names)
+            layout = _Layout(pd.Index(floats, dtype=object), pd.Index(strings, dtype=object), order)
+            self.__dict__["_layout_cache"] = layout
+        return layout
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_layout_cache", None)
+        return state
+
+    def _strings(self, df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> np.ndarray:
+        """The categorical columns as one object array of strings, NaN (or ``MISSING``) for missing values."""
+        out = np.empty((len(df), len(infos)), dtype=object)
+        for i, c in enumerate(infos):
+            out[:, i] = df[c.name].astype(object).to_numpy()
+        mask = pd.isna(out)
+        out[~mask] = [str(v) for v in out[~mask]]
+        out[mask] = np.nan
+        empty = getattr(self, "empty_", ())  # pipelines pickled before empty_ have none
+        for i, c in enumerate(infos):
+            if c.name in empty:
+                out[mask[:, i], i] = MISSING
+        return out
+
+    def _date_parts(self, s: pd.Series, info: ColumnInfo) -> np.ndarray:
+        """The numeric parts of one datetime column, one column per part."""
+        d = _to_datetime(s, info)
+        out = np.empty((len(s), len(self.date_parts_[info.name])), order="F")
+        for i, p in enumerate(self.date_parts_[info.name]):
+            if p == "epoch_days":
+                v = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
+            else:
+                v = getattr(d.dt, _DATE_ACCESSORS.get(p, p))
+            out[:, i] = v.to_numpy(dtype=float, na_value=np.nan)
+        return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the cleaned columns."""

@@ -2,12 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import pickle
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
+
+from automl.pipeline.columns import branches, stack
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """One transform step of a member, keyed by its fitted state and every step before it."""
+
+    key: tuple[int, ...]
+    step: Any
+    #: a ColumnTransformer's branches, each keyed the same way, to run and share one by one
+    branches: list[tuple[tuple[int, ...], Any, list[str]]] | None = None
+
+
+def _plan(members: Sequence[Any]) -> list[tuple[list[_Stage], Any]]:
+    """For each member: its transform stages and its model.
+
+    Two members get the same key for a stage (or a ColumnTransformer branch)
+    when it and every step before it pickle to the same bytes: the same state,
+    so the same output. A member that is not a Pipeline has no stages.
+    """
+    seen: dict[Any, int] = {}
+
+    def key_of(prefix: tuple[int, ...], obj: Any) -> tuple[int, ...]:
+        return (*prefix, seen.setdefault(obj, len(seen)))
+
+    plan = []
+    for member in members:
+        stages: list[_Stage] = []
+        if isinstance(member, Pipeline):
+            key: tuple[int, ...] = ()
+            for _, step in member.steps[:-1]:
+                if step is None or (isinstance(step, str) and step == "passthrough"):
+                    continue
+                parts = branches(step) if isinstance(step, ColumnTransformer) else None
+                shared = None
+                if parts is not None:
+                    shared = [(key_of(key, (pickle.dumps(t, protocol=5), tuple(c))), t, c) for _, t, c in parts]
+                key = key_of(key, pickle.dumps(step, protocol=5))
+                stages.append(_Stage(key, step, shared))
+            member = member.steps[-1][1]
+        plan.append((stages, member))
+    return plan
 
 
 class _Ensemble(BaseEstimator):
@@ -32,6 +80,40 @@ class _Ensemble(BaseEstimator):
             self.n_features_in_ = first.n_features_in_
         if hasattr(first, "feature_names_in_"):
             self.feature_names_in_ = first.feature_names_in_
+
+    def _member_inputs(self, X: Any) -> Iterator[tuple[Any, Any]]:
+        """Each member's model with its input: X through the member's steps, each distinct step run once.
+
+        Members refit on the same rows share their cleaning, and often their
+        encoding; running those once gives each member the very table its own
+        pipeline would have built.
+        """
+        plan = self.__dict__.get("_plan_cache")
+        if plan is None:
+            plan = self.__dict__["_plan_cache"] = _plan(self.estimators_)
+        done: dict[tuple[int, ...], Any] = {}
+        for stages, model in plan:
+            Xt = X
+            for stage in stages:
+                if stage.key not in done:
+                    done[stage.key] = self._run(stage, Xt, done)
+                Xt = done[stage.key]
+            yield model, Xt
+
+    @staticmethod
+    def _run(stage: _Stage, X: Any, done: dict[tuple[int, ...], Any]) -> Any:
+        """The output of one stage on X, running only the branches no other member has run."""
+        if stage.branches is None or not isinstance(X, pd.DataFrame):
+            return stage.step.transform(X)
+        for key, trans, columns in stage.branches:
+            if key not in done:
+                done[key] = trans.transform(X[columns])
+        return stack(stage.step, [done[key] for key, _, _ in stage.branches], X)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_plan_cache", None)
+        return state
 
     @classmethod
     def from_fitted(cls, estimators: Sequence[tuple[str, Any]], weights: Sequence[float]) -> _Ensemble:
@@ -68,8 +150,8 @@ class EnsembleClassifier(ClassifierMixin, _Ensemble):
         w = np.asarray(self.weights, dtype=float)
         w = w / w.sum()
         out = None
-        for weight, est in zip(w, self.estimators_, strict=True):
-            p = np.asarray(est.predict_proba(X), dtype=float)
+        for weight, (est, Xt) in zip(w, self._member_inputs(X), strict=True):
+            p = np.asarray(est.predict_proba(Xt), dtype=float)
             cols = np.searchsorted(self.classes_, np.asarray(est.classes_))
             full = np.zeros((p.shape[0], len(self.classes_)))
             full[:, cols] = p
@@ -98,7 +180,8 @@ class EnsembleRegressor(RegressorMixin, _Ensemble):
         w = np.asarray(self.weights, dtype=float)
         w = w / w.sum()
         return sum(
-            weight * np.asarray(est.predict(X), dtype=float) for weight, est in zip(w, self.estimators_, strict=True)
+            weight * np.asarray(est.predict(Xt), dtype=float)
+            for weight, (est, Xt) in zip(w, self._member_inputs(X), strict=True)
         )
 
 

@@ -1,0 +1,87 @@
+"""The ``prepare`` step: a ColumnTransformer that, once fitted, transforms without its per-call overhead.
+
+scikit-learn's ColumnTransformer checks and routes its input on every call
+(feature names, metadata routing, a joblib dispatch, the output container)
+which costs milliseconds on one row, more than the transformers themselves.
+Once fitted, the work is: give each branch its columns and stack what the
+branches return. :func:`branches` and :func:`stack` do exactly that, for any
+fitted ColumnTransformer whose output is a dense array or a DataFrame, so
+that ensembles can also share a branch between members
+(:mod:`automl.pipeline.ensemble`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.compose import ColumnTransformer
+from sklearn.utils._set_output import _get_output_config
+from sklearn.utils.validation import check_is_fitted
+
+#: a branch: its name, its fitted transformer and the input columns it reads
+Branch = tuple[str, Any, list[str]]
+
+
+def branches(ct: ColumnTransformer) -> list[Branch] | None:
+    """The fitted branches of ``ct`` with the columns each reads, or None when it must run as scikit-learn runs it.
+
+    None for a ColumnTransformer that is not fitted on a DataFrame, weights
+    its branches, may return a sparse matrix or outputs something other than
+    numpy or pandas.
+    """
+    names_in = getattr(ct, "feature_names_in_", None)
+    positions = getattr(ct, "_transformer_to_input_indices", None)
+    if names_in is None or positions is None or ct.transformer_weights or getattr(ct, "sparse_output_", True):
+        return None
+    if _get_output_config("transform", ct)["dense"] not in ("default", "pandas"):
+        return None
+    out = []
+    for name, trans, columns in ct.transformers_:
+        if isinstance(trans, str) and trans == "drop":
+            continue
+        if isinstance(trans, str) or np.isscalar(columns) or name not in positions:
+            return None  # a scalar selection gives 1-D input: leave it to scikit-learn
+        labels = [str(n) for n in names_in[positions[name]]]
+        if labels:
+            out.append((name, trans, labels))
+    return out
+
+
+def stack(ct: ColumnTransformer, Xs: list[Any], X: pd.DataFrame) -> Any:
+    """What ``ct.transform(X)`` returns, from the outputs ``Xs`` of its branches (in :func:`branches` order)."""
+    if not Xs:
+        return np.zeros((len(X), 0))
+    Xs = [x.toarray() if sparse.issparse(x) else x for x in Xs]
+    if _get_output_config("transform", ct)["dense"] != "pandas":
+        return np.hstack(Xs)
+    if all(isinstance(x, pd.DataFrame) for x in Xs):
+        out = pd.concat([x.set_axis(range(x.shape[1]), axis=1) for x in Xs], axis=1)
+        out.columns = ct.get_feature_names_out()
+        out.index = X.index
+        return out
+    return pd.DataFrame(np.hstack(Xs), columns=ct.get_feature_names_out(), index=X.index)
+
+
+class PrepareColumns(ColumnTransformer):
+    """A ColumnTransformer (same parameters and attributes) whose fitted ``transform`` skips the per-call overhead.
+
+    A fitted one given a DataFrame with the columns it was fitted on runs each
+    branch on its columns and stacks the results, which is what
+    ColumnTransformer does after checking its input; anything else (an array,
+    missing columns) goes through ColumnTransformer itself, with its checks and
+    messages.
+    """
+
+    def transform(self, X: Any, **params: Any) -> Any:
+        """Transform X by each branch and stack the results (see :class:`~sklearn.compose.ColumnTransformer`)."""
+        parts = branches(self) if not params and isinstance(X, pd.DataFrame) else None
+        if parts is None or not all(c in X.columns for _, _, labels in parts for c in labels):
+            return super().transform(X, **params)
+        check_is_fitted(self)
+        return stack(self, [trans.transform(X[labels]) for _, trans, labels in parts], X)
+
+
+__all__ = ["Branch", "PrepareColumns", "branches", "stack"]
