@@ -325,6 +325,10 @@ def final_choose_seconds(left: float) -> float:
     return max(MIN_CHOOSE_SECONDS, FINAL_CHOOSE_SHARE * left)
 
 
+#: seconds a worker spends measuring a refit pipeline's single-row latency (when ``infer_limit`` is set)
+REFIT_LATENCY_SECONDS = 0.1
+
+
 def _median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2

@@ -95,6 +95,15 @@ class AutoML(BaseEstimator):
         Consider a weighted ensemble of the best pipelines (greedy selection on
         out-of-fold predictions); it is used only when it beats the best single
         pipeline out of fold and its refit fits in the time left.
+    infer_limit : float or None
+        Seconds the final model may take to predict one row (``predict_proba``
+        for classification, ``predict`` for regression, on a one-row DataFrame),
+        e.g. ``0.002``. Every trial then measures its single-row latency, only
+        pipelines within the limit may be the final model, an ensemble keeps
+        only members whose latencies add up to it, and the final model is
+        measured again after its refit and replaced by the next candidate if
+        it is over. The log reports what the limit costs out of fold. None: no
+        limit.
 
     Attributes
     ----------
@@ -143,6 +152,7 @@ class AutoML(BaseEstimator):
         verbose: int = 1,
         memory_limit: Any = "auto",
         ensemble: bool = True,
+        infer_limit: float | None = None,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -157,6 +167,7 @@ class AutoML(BaseEstimator):
         self.verbose = verbose
         self.memory_limit = memory_limit
         self.ensemble = ensemble
+        self.infer_limit = infer_limit
 
     # -- argument checks --------------------------------------------------------
     def _check_params(self) -> None:
@@ -172,6 +183,11 @@ class AutoML(BaseEstimator):
             raise ValueError("time_budget=None needs max_trials, or the search would never end")
         if not isinstance(self.n_jobs, numbers.Integral) or self.n_jobs == 0:
             raise ValueError(f"n_jobs={self.n_jobs!r} must be a non-zero integer (-1 for all cores)")
+        il = self.infer_limit
+        if il is not None and (
+            not isinstance(il, numbers.Real) or isinstance(il, bool) or not il > 0 or not math.isfinite(il)
+        ):
+            raise ValueError(f"infer_limit={il!r} must be a positive number of seconds per row, e.g. 0.002, or None")
         if not isinstance(self.verbose, numbers.Integral):
             raise ValueError(f"verbose={self.verbose!r} must be an integer")
         allowed = ("auto", "classification", *TASKS)
@@ -247,12 +263,19 @@ class AutoML(BaseEstimator):
             exclude=self.exclude,
             time_budget=self.time_budget,
             random_state=self.random_state,
+            measure_latency=self.infer_limit is not None,
         )
 
     def _settings(self, n_workers: int) -> SearchSettings:
         # the sampler's seed is drawn from random_state, so it differs from the folds' seed
         seed = None if self.random_state is None else int(np.random.RandomState(self.random_state).randint(2**31 - 1))
-        return SearchSettings(n_workers=n_workers, max_trials=self.max_trials, seed=seed, ensemble=self.ensemble)
+        return SearchSettings(
+            n_workers=n_workers,
+            max_trials=self.max_trials,
+            seed=seed,
+            ensemble=self.ensemble,
+            infer_limit=self.infer_limit,
+        )
 
     def _set_fitted(self, X: Any, prepared: Prepared, outcome: Outcome) -> None:
         for attr in ("classes_", "feature_names_in_"):
@@ -360,6 +383,7 @@ class AutoMLClassifier(ClassifierMixin, AutoML):
         verbose: int = 1,
         memory_limit: Any = "auto",
         ensemble: bool = True,
+        infer_limit: float | None = None,
     ) -> None:
         self.metric = metric
         self.time_budget = time_budget
@@ -373,6 +397,7 @@ class AutoMLClassifier(ClassifierMixin, AutoML):
         self.verbose = verbose
         self.memory_limit = memory_limit
         self.ensemble = ensemble
+        self.infer_limit = infer_limit
 
     def _task_arg(self) -> str:
         return "classification"

@@ -105,3 +105,29 @@ def test_an_accepted_ensemble_beats_the_best_single_pipeline_on_the_leaderboard(
     assert ranked[1].mean < 0.9
     ens = ensemble_result(ranked, problem)
     assert ens is None or problem.metric.objective(ens.result.mean) > problem.metric.objective(ranked[0].mean)
+
+
+def test_dropping_unusable_oof_keeps_every_candidate_and_the_same_ensemble(metrics):
+    from automl.pipeline.build import TrialConfig
+    from automl.search.selection import ENSEMBLE_PER_MODEL, drop_unusable_oof
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=60)
+    splits = [(np.arange(30, 60), np.arange(30)), (np.arange(30), np.arange(30, 60))]
+    rmse = resolve_metric("rmse", "regression", metrics)
+    problem = Problem(pd.DataFrame({"x": y}), y, y, None, splits, rmse, "regression")
+    results = []
+    for number in range(40):
+        oof = y + rng.normal(scale=0.2 + 0.02 * number, size=60)
+        scores = [rmse.score(y[v], oof[v], None) for _, v in splits]
+        config = TrialConfig(model="abc"[number % 3], model_params={}, preprocessing={})
+        results.append(TrialResult(number=number, config=config, fold_scores=scores, oof=oof))
+    before = ensemble_result(sorted(results, key=lambda r: r.mean), problem)
+    assert before is not None and len(before.members) >= 2
+    dropped = drop_unusable_oof(results, rmse)
+    assert dropped > 0
+    kept = [r for r in results if r.oof is not None]
+    assert len(kept) <= 12 + 3 * ENSEMBLE_PER_MODEL
+    after = ensemble_result(sorted(results, key=lambda r: r.mean), problem)
+    assert before is not None and after is not None
+    assert before.numbers == after.numbers and before.weights == after.weights

@@ -64,6 +64,7 @@ def prepare(
     exclude: Sequence[str] | None,
     time_budget: float | None,
     random_state: int | None,
+    measure_latency: bool = False,
 ) -> Prepared:
     """Check X and y against the fit's arguments and prepare the problem the search runs on.
 
@@ -91,7 +92,14 @@ def prepare(
     models = candidates(components.models, task, include, exclude)
     ctx = _context(task, schema, splits, target.classes, random_state)
     problem = Problem(
-        X=Xf, y=target.values, y_codes=target.codes, classes=target.classes, splits=splits, metric=scorer, task=task
+        X=Xf,
+        y=target.values,
+        y_codes=target.codes,
+        classes=target.classes,
+        splits=splits,
+        metric=scorer,
+        task=task,
+        measure_latency=measure_latency,
     )
     builder = PipelineBuilder(components.models, components.preprocessors, schema, ctx, n_rows_all=len(Xf))
     return Prepared(problem=problem, schema=schema, cv=cv_desc, models=models, builder=builder)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from automl.evaluation.latency import ROW_CALLS, row_seconds
 from automl.evaluation.metrics import Metric
 
 FoldCallback = Callable[[int, float], bool]
@@ -44,6 +45,8 @@ class Problem:
         The metric to compute on each validation fold.
     task : str
         ``"binary"``, ``"multiclass"`` or ``"regression"``.
+    measure_latency : bool
+        Measure the single-row latency of the first fold's model.
     """
 
     X: pd.DataFrame
@@ -53,6 +56,7 @@ class Problem:
     splits: list[tuple[np.ndarray, np.ndarray]]
     metric: Metric
     task: str
+    measure_latency: bool = False
 
 
 @dataclass
@@ -65,6 +69,8 @@ class Evaluation:
     predict_seconds: list[float] = field(default_factory=list)
     #: per fold, the ``learned_params_`` the fitted model reported (see :func:`learned_params`)
     learned: list[dict[str, Any]] = field(default_factory=list)
+    #: single-row prediction latency of the first fold's model, when the problem asks for it
+    row_seconds: float | None = None
 
 
 def learned_params(estimator: Any) -> dict[str, Any]:
@@ -182,6 +188,8 @@ def evaluate(
         out.predict_seconds.append(t2 - t1)
         out.fold_scores.append(float(score))
         out.learned.append(learned_params(est))
+        if problem.measure_latency and out.row_seconds is None:
+            out.row_seconds = row_seconds(est, X.iloc[valid[:ROW_CALLS]], problem.task)
         oof[valid] += pred
         seen[valid] += 1
         if on_fold is not None and n_done < len(folds) and not on_fold(i, float(score)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -13,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from automl import budget as rules
 from automl.pipeline.build import TrialConfig
 from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
+from automl.search.limit import describe, light_blend, ms, report_cost, within_limit
 from automl.search.loop import Search
 from automl.search.refits import FitJobs
 from automl.search.selection import Blend, ensemble_result
@@ -53,19 +55,25 @@ def finalize(search: Search, ranked: list[TrialResult]) -> Final | None:
         Successful trials, best first.
     """
     jobs = search.fits()
+    limit = search.settings.infer_limit
     try:
         if not ranked:
             return None
+        everyone = ranked
+        if limit is not None:
+            ranked = within_limit(ranked, limit)
         blend = _blend(search, ranked) if search.settings.ensemble else None
         # every core for the best pipeline's refit, unless other refits share them: more
         # threads than cores slow a model down far more than they speed it up
         others = len(jobs.running) + (len(blend.members) - 1 if blend is not None else 0)
         jobs.submit(ranked[0].number, ranked[0].final_config, max(1, search.n_workers - others))
-        if blend is not None:
-            final = _refit_blend(search, jobs, blend, ranked[0])
-            if final is not None:
-                return final
-        return _refit_best(search, jobs, ranked)
+        final = _refit_blend(search, jobs, blend, ranked[0]) if blend is not None else None
+        final = final or _refit_best(search, jobs, ranked)
+        if final is not None:
+            final = _measured(search, jobs, ranked, final)
+        if limit is not None and final is not None:
+            report_cost(search.problem, final.result, _unconstrained(search, everyone), limit)
+        return final
     finally:
         jobs.stop(quiet=True)  # what still runs is no longer needed
 
@@ -74,13 +82,94 @@ def _blend(search: Search, ranked: list[TrialResult]) -> Blend | None:
     """The ensemble to refit: the best one, or, if its refit is too slow, the best of those that can be refit."""
     budget, n_workers = search.budget, search.n_workers
     limit = budget.now() + rules.final_choose_seconds(budget.remaining()) if budget.limited else math.inf
-    blend = ensemble_result(ranked, search.problem, stop_at=limit, clock=budget.now)
+    blend = _ensemble(search, ranked, stop_at=limit, clock=budget.now)
     if blend is None or _refit_need(search.plan, blend, ranked[0], n_workers) < rules.REFIT_MARGIN * budget.remaining():
         return blend
     by_weight = sorted(zip(blend.weights, blend.members, strict=True), key=lambda wm: -wm[0])
     seconds = rules.AFFORDABLE_SHARE * budget.remaining()
     affordable = _affordable(search.plan, ranked, ranked[0], n_workers, seconds, [m for _, m in by_weight])
-    return ensemble_result(ranked, search.problem, stop_at=limit, clock=budget.now, allowed=affordable)
+    return _ensemble(search, ranked, stop_at=limit, clock=budget.now, allowed=affordable)
+
+
+def _ensemble(search: Search, ranked: list[TrialResult], **kwargs: Any) -> Blend | None:
+    """The best ensemble of ``ranked``; with a latency limit, one whose members' latencies add up to it."""
+    if search.settings.infer_limit is None:
+        return ensemble_result(ranked, search.problem, **kwargs)
+    return light_blend(ranked, search.problem, search.settings.infer_limit, **kwargs)
+
+
+def _measured(search: Search, jobs: FitJobs, ranked: list[TrialResult], final: Final) -> Final:
+    """With a latency limit: the final model if its refit predicts a row within it, else the next candidates.
+
+    A worker measured each refit pipeline right after fitting it (the final
+    model never runs in this process during ``fit``: a plugin's predict could
+    hang it). An ensemble counts as the sum of its members' latencies, an upper
+    bound since members share their cleaning. An ensemble over the limit gives
+    way to the best pipeline, a pipeline to the next one, while time lasts;
+    when none fits, the fastest measured is kept, with a warning.
+    """
+    limit = search.settings.infer_limit
+    if limit is None or final.result is None:
+        return final
+    trials = {r.number: r for r in ranked}
+    tried: list[tuple[float, Final]] = []
+    while True:
+        row = _refit_seconds(jobs, trials, final.result)
+        final.result.row_seconds = row
+        if row <= limit:
+            return final
+        logger.info("final model %s takes %s per row, over infer_limit %s", describe(final.result), ms(row), ms(limit))
+        tried.append((row, final))
+        following = _next_candidate(search, jobs, ranked, final)
+        if following is None:
+            row, fastest = min(tried, key=lambda t: t[0])
+            warnings.warn(
+                f"no final model could be refit within infer_limit={limit!r}s per row in the time left; keeping "
+                f"the fastest measured, {describe(fastest.result)} at {ms(row)} per row",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return fastest
+        final = following
+
+
+def _refit_seconds(jobs: FitJobs, trials: dict[int, TrialResult], result: TrialResult) -> float:
+    """Single-row latency of a refit final model: its own, or its members' summed; a trial's when not measured."""
+    numbers = list(result.members) if result.members else [result.number]
+    seconds = 0.0
+    for n in numbers:
+        measured = jobs.row_seconds.get(n, trials[n].row_seconds if n in trials else None)
+        seconds += math.inf if measured is None else measured
+    return seconds
+
+
+def _next_candidate(search: Search, jobs: FitJobs, ranked: list[TrialResult], final: Final) -> Final | None:
+    """The pipeline to try after ``final``: the best one after an ensemble, else the next in rank, refit now."""
+    current = final.result
+    start = (
+        0
+        if current is None or current.members
+        else next((i + 1 for i, r in enumerate(ranked) if r.number == current.number), len(ranked))
+    )
+    for r in ranked[start : start + 3]:
+        started = r.number in jobs.running.values()
+        if not jobs.finished(r.number) and (started or search.budget.remaining() > search.plan.refit_estimate(r)):
+            jobs.submit(r.number, r.final_config, search.n_workers)
+            jobs.wait([r.number])
+        if r.number in jobs.done:
+            return Final(jobs.done[r.number][0], r.config, r)
+    return None
+
+
+def _unconstrained(search: Search, everyone: list[TrialResult]) -> TrialResult | None:
+    """The best out of fold without the latency limit: the best pipeline, or the ensemble that beats it."""
+    if not everyone:
+        return None
+    blend = None
+    if search.settings.ensemble and search.budget.remaining() > rules.MIN_CHOOSE_SECONDS:
+        stop = search.budget.now() + rules.final_choose_seconds(search.budget.remaining()) / 2
+        blend = ensemble_result(everyone, search.problem, stop_at=stop, clock=search.budget.now)
+    return blend.result if blend is not None else everyone[0]
 
 
 def _refit_blend(search: Search, jobs: FitJobs, blend: Blend, best: TrialResult) -> Final | None:

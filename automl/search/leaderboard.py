@@ -22,6 +22,7 @@ COLUMNS = [
     "n_folds",
     "fit_s",
     "predict_s",
+    "row_ms",
     "status",
     "error",
 ]
@@ -33,7 +34,9 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
     Columns: ``rank`` (1 = best; successful trials only), ``trial``, ``model``,
     ``preprocessing``, ``params``, ``metric``, ``score_mean`` and ``score_std``
     (over folds, in the metric's natural units), ``n_folds``, ``fit_s``,
-    ``predict_s``, ``status`` and ``error``.
+    ``predict_s``, ``row_ms`` (single-row prediction latency in milliseconds:
+    of the final model after its refit, and of every trial when ``infer_limit``
+    is set; NaN when not measured), ``status`` and ``error``.
     """
     rows = []
     rank = 0
@@ -56,6 +59,7 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
                 "n_folds": len(r.fold_scores),
                 "fit_s": round(r.fit_seconds, 3),
                 "predict_s": round(r.predict_seconds, 3),
+                "row_ms": round(1e3 * r.row_seconds, 3) if getattr(r, "row_seconds", None) is not None else np.nan,
                 "status": r.status,
                 "error": r.error,
             }

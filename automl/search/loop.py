@@ -25,6 +25,7 @@ from automl.pipeline.build import PipelineBuilder
 from automl.search.pacing import Pacing, RunningTrial
 from automl.search.plan import RefitPlan
 from automl.search.refits import FitJobs
+from automl.search.selection import drop_unusable_oof
 from automl.search.space import SearchSpace
 from automl.search.study import create_study, tell
 from automl.search.trial import TrialResult
@@ -33,6 +34,10 @@ from automl.workers.problem import SharedProblem
 from automl.workers.protocol import Continue, Evaluate, Evaluated, Failed, FoldScored, Job, Loaded, Pruned, Reply
 
 logger = logging.getLogger(__name__)
+
+
+#: every this many trials, the out-of-fold predictions no ensemble can use are dropped
+TRIM_OOF_EVERY = 25
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,12 +54,15 @@ class SearchSettings:
         Seed of the sampler.
     ensemble : bool
         The final model may be an ensemble: keep time for refitting its members.
+    infer_limit : float or None
+        Seconds per row the final model may take to predict one row (None: no limit).
     """
 
     n_workers: int = 1
     max_trials: int | None = None
     seed: int | None = None
     ensemble: bool = True
+    infer_limit: float | None = None
 
 
 class Search:
@@ -286,12 +294,15 @@ class Search:
             result.predict_seconds = float(sum(ev.predict_seconds))
             result.oof = ev.oof
             result.learned = median_params(ev.learned)
+            result.row_seconds = ev.row_seconds
         if r.trial is not None:
             tell(study, r.trial, status, self.problem.metric.objective(result.mean) if status == "ok" else None)
         self._record(result)
 
     def _record(self, result: TrialResult) -> None:
         self.results.append(result)
+        if len(self.results) % TRIM_OOF_EVERY == 0:
+            drop_unusable_oof(self.results, self.problem.metric, self.settings.infer_limit)
         if self.on_result is not None:
             self.on_result(result, self.results)
 

@@ -57,6 +57,8 @@ class FitJobs:
         self.pending: list[tuple[int, TrialConfig, int]] = []
         self.running: dict[Worker, int] = {}
         self.done: dict[int, tuple[Any, float]] = {}
+        #: single-row latency of each refit pipeline, when the problem asks workers to measure it
+        self.row_seconds: dict[int, float] = {}
         self.failed: dict[int, str] = {}
         self.names: dict[int, str] = {}
         self._reported: set[int] = set()
@@ -133,6 +135,8 @@ class FitJobs:
             elif isinstance(reply, Fitted):
                 w.job = None
                 self.done[key] = (cloudpickle.loads(reply.pipeline), float(reply.seconds))
+                if reply.row_seconds is not None:
+                    self.row_seconds[key] = float(reply.row_seconds)
                 logger.debug("refit of %s (%s): %.1fs", key, self.names.get(key, key), float(reply.seconds))
             elif isinstance(reply, Failed):
                 w.job = None

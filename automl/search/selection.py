@@ -12,7 +12,7 @@ import numpy as np
 
 from automl.evaluation.cross_validation import Problem
 from automl.evaluation.metrics import Metric
-from automl.search.trial import TrialResult
+from automl.search.trial import TrialResult, ranked
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,31 @@ def _candidates(ranked: list[TrialResult]) -> list[TrialResult]:
     return chosen
 
 
+def drop_unusable_oof(results: Sequence[TrialResult], metric: Metric, limit: float | None = None) -> int:
+    """Forget the out-of-fold predictions no final ensemble can use; return how many were dropped.
+
+    An ensemble draws its members from the best trials overall and the best of
+    each model (:func:`_candidates`); a trial that has fallen out of both never
+    comes back, since later trials only push it further down. With a latency
+    ``limit``, the candidates among the trials within it, and the fastest
+    trial, keep theirs too.
+    """
+    best_first = ranked(results, metric)
+    keep = {id(r) for r in _candidates(best_first)}
+    if limit is not None:
+        within = [r for r in best_first if r.row_seconds is not None and r.row_seconds <= limit]
+        keep |= {id(r) for r in _candidates(within)}
+        measured = [r for r in best_first if r.row_seconds is not None]
+        if measured:
+            keep.add(id(min(measured, key=lambda r: r.row_seconds)))
+    dropped = 0
+    for r in results:
+        if r.oof is not None and id(r) not in keep:
+            r.oof = None
+            dropped += 1
+    return dropped
+
+
 def _rows(oof: np.ndarray) -> np.ndarray:
     """Mask of the rows an out-of-fold prediction covers (the others are NaN)."""
     finite = np.isfinite(oof)
@@ -177,4 +202,4 @@ def ensemble_result(
     return Blend(result, [usable[i] for i in sel.weights], list(sel.weights.values()))
 
 
-__all__ = ["ENSEMBLE_CANDIDATES", "Blend", "Selection", "ensemble_result", "greedy_selection"]
+__all__ = ["ENSEMBLE_CANDIDATES", "Blend", "Selection", "drop_unusable_oof", "ensemble_result", "greedy_selection"]

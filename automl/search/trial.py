@@ -44,6 +44,9 @@ class TrialResult:
     learned : dict
         Parameters the model learned on the folds (median over folds), passed to
         its final refit; see :func:`automl.evaluation.cross_validation.learned_params`.
+    row_seconds : float or None
+        Single-row prediction latency: of the first fold's model when ``infer_limit`` is set,
+        of the refit model for the final one; None when not measured.
     needed : float or None
         For a trial stopped after a fold because it could not finish in time:
         the seconds all its folds were projected to need at its pace.
@@ -60,6 +63,7 @@ class TrialResult:
     members: dict[str, float] | None = None
     duration: float = 0.0
     learned: dict[str, Any] = field(default_factory=dict)
+    row_seconds: float | None = None
     needed: float | None = None
 
     @property

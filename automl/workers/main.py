@@ -125,7 +125,9 @@ class _Worker:
         import cloudpickle
         from threadpoolctl import threadpool_limits
 
+        from automl.budget import REFIT_LATENCY_SECONDS
         from automl.evaluation import cross_validation as evaluation
+        from automl.evaluation.latency import ROW_CALLS, row_seconds
 
         if isinstance(request, protocol.Load):
             self.problem = None
@@ -146,7 +148,11 @@ class _Worker:
                 fitted, seconds = evaluation.fit_full(
                     cloudpickle.loads(request.pipeline), self.problem.X, self.problem.y
                 )
-            return protocol.Fitted(request.job, cloudpickle.dumps(fitted), seconds)
+                row = None
+                if getattr(self.problem, "measure_latency", False):
+                    X = self.problem.X.iloc[:ROW_CALLS]
+                    row = row_seconds(fitted, X, self.problem.task, max_seconds=REFIT_LATENCY_SECONDS)
+            return protocol.Fitted(request.job, cloudpickle.dumps(fitted), seconds, row)
         return protocol.Failed(getattr(request, "job", -1), f"unknown request {request!r}")
 
     def _on_fold(self, job: int) -> Any:

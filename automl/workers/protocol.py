@@ -110,11 +110,16 @@ class Evaluated:
 
 @dataclass(frozen=True)
 class Fitted:
-    """A fit on all rows finished: the fitted pipeline (cloudpickle bytes) and the seconds it took."""
+    """A fit on all rows finished: the fitted pipeline (cloudpickle bytes), the seconds it took, its row latency.
+
+    ``row_seconds`` is the fitted pipeline's single-row latency when the
+    problem asks for it (``Problem.measure_latency``), else None.
+    """
 
     job: int
     pipeline: bytes
     seconds: float
+    row_seconds: float | None = None
 
 
 @dataclass(frozen=True)

