@@ -121,3 +121,19 @@ def test_linear_l1_penalty_zeroes_useless_columns(n_classes):
     assert (l1.coef_ == 0).sum() > 10
     assert (l2.coef_ == 0).sum() == 0
     assert l1.predict_proba(X).shape == (600, n_classes)
+
+
+def test_a_forest_on_a_larger_table_is_capped_in_nodes_not_on_a_small_one():
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+
+    from automl.builtins import forests
+
+    build = forests._builder(ExtraTreesClassifier, ExtraTreesRegressor)
+    small = Context(task="regression", n_rows=800, n_features=5, random_state=0, n_threads=1)
+    assert build({"n_estimators": 300, "min_samples_leaf": 1}, small).n_estimators == 300
+    large = small.replace(n_rows=15_000)
+    capped = build({"n_estimators": 300, "min_samples_leaf": 1}, large).n_estimators
+    assert capped * 2 * 15_000 <= forests.MAX_FOREST_NODES and capped >= 10
+    assert build({"n_estimators": 300, "min_samples_leaf": 10}, large).n_estimators == 300
+    classify = large.replace(task="binary")
+    assert build({"n_estimators": 300, "min_samples_leaf": 1}, classify).n_estimators == 2 * capped + 1

@@ -26,7 +26,7 @@ from automl.search.selection import ensemble_result
 from automl.search.trial import TrialResult, best_result, ranked
 from automl.workers.pool import Worker, WorkerPool, fatal
 from automl.workers.problem import SharedProblem
-from automl.workers.protocol import Failed, Fit, Fitted, Job, Reply
+from automl.workers.protocol import Failed, Fit, Fitted, Job, Reply, load_fitted
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class RefitPlan:
         self.running = None
         if isinstance(reply, Fitted):
             w.job = None
-            self.prefit[number] = cloudpickle.loads(reply.pipeline)
+            self.prefit[number] = load_fitted(reply)
             result = next((r for r in self.results if r.number == number), None)
             if result is not None and result.fold_scores:
                 took = self.budget.now() - started

@@ -13,7 +13,7 @@ from automl.budget import Budget
 from automl.pipeline.build import TrialConfig
 from automl.workers.pool import Worker, WorkerPool, fatal
 from automl.workers.problem import SharedProblem
-from automl.workers.protocol import Failed, Fit, Fitted, Job
+from automl.workers.protocol import Failed, Fit, Fitted, Job, load_fitted
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class FitJobs:
                 self.pool.kill(w)
             elif isinstance(reply, Fitted):
                 w.job = None
-                self.done[key] = (cloudpickle.loads(reply.pipeline), float(reply.seconds))
+                self.done[key] = (load_fitted(reply), float(reply.seconds))
                 if reply.row_seconds is not None:
                     self.row_seconds[key] = float(reply.row_seconds)
                 logger.debug("refit of %s (%s): %.1fs", key, self.names.get(key, key), float(reply.seconds))

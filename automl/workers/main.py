@@ -18,6 +18,7 @@ import threading
 import time
 import traceback
 import warnings
+from pathlib import Path
 from typing import Any
 
 from automl.workers import protocol
@@ -119,6 +120,8 @@ class _Worker:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.problem: Any = None
+        #: where the problem's file is; fitted pipelines are written there too
+        self.folder = "."
 
     def answer(self, request: Any) -> protocol.Reply | None:
         """Do what ``request`` asks and return the reply (None for :class:`Forget`)."""
@@ -128,12 +131,13 @@ class _Worker:
         from automl.budget import REFIT_LATENCY_SECONDS
         from automl.evaluation import cross_validation as evaluation
         from automl.evaluation.latency import ROW_CALLS, row_seconds
+        from automl.workers import mapped
 
         if isinstance(request, protocol.Load):
             self.problem = None
             _adopt_path(request.import_path)
-            with open(request.path, "rb") as fh:
-                self.problem = cloudpickle.load(fh)
+            self.problem = mapped.load(Path(request.path))
+            self.folder = os.path.dirname(request.path)
             return protocol.Loaded(request.problem)
         if isinstance(request, protocol.Forget):
             self.problem = None
@@ -152,7 +156,10 @@ class _Worker:
                 if getattr(self.problem, "measure_latency", False):
                     X = self.problem.X.iloc[:ROW_CALLS]
                     row = row_seconds(fitted, X, self.problem.task, max_seconds=REFIT_LATENCY_SECONDS)
-            return protocol.Fitted(request.job, cloudpickle.dumps(fitted), seconds, row)
+            path = os.path.join(self.folder, f"fitted-{os.getpid()}-{request.job}.pkl")
+            with open(path, "wb") as fh:
+                cloudpickle.dump(fitted, fh, protocol=5)
+            return protocol.Fitted(request.job, path, seconds, row)
         return protocol.Failed(getattr(request, "job", -1), f"unknown request {request!r}")
 
     def _on_fold(self, job: int) -> Any:

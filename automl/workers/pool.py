@@ -15,6 +15,7 @@ import atexit
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -96,6 +97,7 @@ class WorkerPool:
     def _spawn(self) -> Worker:
         parent_sock, child_sock = socket.socketpair()
         self._count += 1
+        self.tmp.mkdir(parents=True, exist_ok=True)  # a pool closed before is used again
         err = self.tmp / f"worker-{self._count}.stderr"
         zygote = shared_zygote()
         if zygote is not None:
@@ -141,9 +143,15 @@ class WorkerPool:
                 self.kill(w)
 
     def close(self) -> None:
-        """Kill every worker."""
+        """Kill every worker and delete the pool's folder."""
         for w in list(self.workers):
             self.kill(w)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def sweep(self) -> None:
+        """Delete the files of fitted pipelines nobody read (a fit stopped or dropped while its worker wrote)."""
+        for path in self.tmp.glob("fitted-*.pkl"):
+            path.unlink(missing_ok=True)
 
     # -- messages ----------------------------------------------------------
     def send(self, worker: Worker, request: Request) -> bool:
@@ -211,6 +219,7 @@ def worker_pool(memory_limit: int, n: int) -> Iterator[WorkerPool]:
         if private:
             pool.close()
         else:
+            pool.sweep()
             pool.shrink(n)
             pool.lock.release()
 

@@ -1,4 +1,9 @@
-"""One problem (data, folds, metric) shared with the workers: written to a file once, loaded by each worker once."""
+"""One problem (data, folds, metric) shared with the workers: written to a file once, mapped by each worker.
+
+The arrays of the problem (the table's numeric columns, the target, the folds)
+are written out of band and memory-mapped by the workers (:mod:`automl.workers.mapped`),
+so that they share one copy in the page cache.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cloudpickle
-
 from automl.budget import LOAD_SECONDS, load_allowance
+from automl.workers import mapped
 from automl.workers.pool import Worker, WorkerPool
 from automl.workers.protocol import Forget, Load
 from automl.workers.zygote import import_path
@@ -39,11 +43,11 @@ class SharedProblem:
 
     def _write(self) -> Path:
         if self.path is None:
+            self.pool.tmp.mkdir(parents=True, exist_ok=True)
             path = self.pool.tmp / f"problem-{self.id}.pkl"
             t0 = time.perf_counter()
-            with open(path, "wb") as fh:
-                cloudpickle.dump(self.problem, fh, protocol=5)
-            self.allowance = load_allowance(time.perf_counter() - t0, path.stat().st_size)
+            size = mapped.dump(self.problem, path)
+            self.allowance = load_allowance(time.perf_counter() - t0, size)
             self.path = path
         return self.path
 
@@ -68,7 +72,7 @@ class SharedProblem:
                 self.pool.send(w, Forget())
                 w.problem = None
         if self.path is not None:
-            self.path.unlink(missing_ok=True)
+            mapped.remove(self.path)
 
 
 __all__ = ["SharedProblem"]

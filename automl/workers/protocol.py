@@ -12,15 +12,20 @@ what it is, its fields say the rest, so no reader counts tuple positions.
     Evaluate(job, pipeline, ...)       ->   FoldScored(job, fold, score)   (after each fold but the last,
                                         <-  Continue(go)                    when report_folds is set)
                                        ->   Evaluated(job, evaluation) | Pruned(job, reason) | Failed(...)
-    Fit(job, pipeline, n_threads)      ->   Fitted(job, pipeline, seconds) | Failed(...)
+    Fit(job, pipeline, n_threads)      ->   Fitted(job, path, seconds) | Failed(...)
     Exit()                             ->   the process exits with code 0
 
 A worker says :class:`Ready` once, when it has started. ``pipeline`` fields
 hold cloudpickle bytes, so a plugin's classes need not be importable by name.
+A pipeline fitted on all rows comes back in a file (cloudpickle, written next
+to the problem's file): a large model is then never held as bytes as well, in
+either process. :func:`load_fitted` reads it and deletes the file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,16 +115,29 @@ class Evaluated:
 
 @dataclass(frozen=True)
 class Fitted:
-    """A fit on all rows finished: the fitted pipeline (cloudpickle bytes), the seconds it took, its row latency.
+    """A fit on all rows finished: the file of the fitted pipeline, the seconds it took, its row latency.
 
-    ``row_seconds`` is the fitted pipeline's single-row latency when the
-    problem asks for it (``Problem.measure_latency``), else None.
+    ``path`` holds the pipeline pickled with cloudpickle (read it with
+    :func:`load_fitted`). ``row_seconds`` is the fitted pipeline's single-row
+    latency when the problem asks for it (``Problem.measure_latency``), else None.
     """
 
     job: int
-    pipeline: bytes
+    path: str
     seconds: float
     row_seconds: float | None = None
+
+
+def load_fitted(reply: Fitted) -> Any:
+    """The pipeline of a :class:`Fitted` reply, read from its file, which is then deleted."""
+    import cloudpickle
+
+    try:
+        with open(reply.path, "rb") as fh:
+            return cloudpickle.load(fh)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(reply.path)
 
 
 @dataclass(frozen=True)
@@ -152,6 +170,7 @@ class Job:
 
 
 __all__ = [
+    "load_fitted",
     "Continue",
     "Evaluate",
     "Evaluated",
