@@ -1,10 +1,15 @@
 """Peak memory of a fit (the process and its workers) for automl beside an untuned HistGradientBoosting fit.
 
 For each table (default: the public ten), on its 75/25 split, each fit runs in
-a fresh process, as a user's script would. Peak memory is counted as the
-shared harness counts it: the process's own peak resident set plus the peak of
-its largest worker (``getrusage`` of the process and of its waited-for
-children), in MB. The same run records the fit's wall time and the held-out score
+a fresh process, as a user's script would. Peak memory is counted two ways, in MB:
+
+- as the shared harness counts it (``peak_mb``): the process's own peak
+  resident set plus that of its largest waited-for child (``getrusage``); the
+  workers of automl are children of a helper process, so this misses them;
+- the process and all its descendants, sampled every 0.1 s from ``/proc``
+  (``tree_pss_mb``: proportional set sizes, what the tree holds in physical
+  memory; ``tree_rss_mb``: resident sizes, a shared page counted per process).
+ The same run records the fit's wall time and the held-out score
 (``compare.run_one``: ROC AUC, log loss or RMSE),
 so that a memory change can be checked for its cost in accuracy and budget.
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -31,14 +37,61 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare import TABLES  # noqa: E402
 
 _CHILD = """
-import json, resource, sys
+import json, os, resource, sys, threading, time
 sys.path.insert(0, {bench!r})
 from compare import run_one
+from memory import tree_memory
+
+peak = {{"rss": 0, "pss": 0}}
+done = threading.Event()
+
+def sample():
+    while not done.is_set():
+        rss, pss = tree_memory(os.getpid())
+        peak["rss"], peak["pss"] = max(peak["rss"], rss), max(peak["pss"], pss)
+        done.wait(0.1)
+
+threading.Thread(target=sample, daemon=True).start()
 rec = run_one({framework!r}, {name!r}, {budget!r}, {seed!r})
+done.set()
 rec["own_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 rec["workers_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+rec["tree_rss_mb"] = round(peak["rss"] / 2**20)
+rec["tree_pss_mb"] = round(peak["pss"] / 2**20)
 print(json.dumps(rec))
 """
+
+
+def tree_memory(root: int) -> tuple[int, int]:
+    """Resident and proportional set sizes, in bytes, of process ``root`` and all its descendants (Linux /proc).
+
+    The resident sizes count a page shared by several processes (a forked
+    worker's libraries) once per process; the proportional sizes split it
+    between them, so their sum is the physical memory the tree holds.
+    """
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    rss = pss = 0
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith(("Rss:", "Pss:")):
+                        kb = int(line.split()[1]) * 1024
+                        rss, pss = (rss + kb, pss) if line.startswith("Rss:") else (rss, pss + kb)
+        except (OSError, ValueError):
+            continue
+    return rss, pss
 
 
 def measure(name: str, framework: str, budget: float, seed: int) -> dict:
@@ -61,19 +114,22 @@ def markdown(records: list[dict]) -> str:
     """One row per table: automl's peak (own + largest worker) beside hgb's."""
     by = {(r["table"], r["framework"]): r for r in records if "peak_mb" in r}
     lines = [
-        "| table | automl peak MB (own + largest worker) | hgb peak MB | automl fit s | automl test score |",
-        "|---|---|---|---|---|",
+        "| table | automl tree PSS (RSS) | automl harness-style | hgb tree PSS (RSS) | hgb harness-style "
+        "| automl fit s | automl test score |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in dict.fromkeys(r["table"] for r in records):
         p, h = by.get((name, "project")), by.get((name, "hgb"))
-        auto = f"{p['peak_mb']:,} ({p['own_mb']:,} + {p['workers_mb']:,})" if p else "-"
-        hgb = f"{h['peak_mb']:,}" if h else "-"
+        cells = []
+        for r in (p, h):
+            cells += [f"{r['tree_pss_mb']:,} ({r['tree_rss_mb']:,})", f"{r['peak_mb']:,}"] if r else ["-", "-"]
         fit, score = (p["fit_s"], f"{p['score']:.5g}" if "score" in p else "ERR") if p else ("-", "-")
-        lines.append(f"| {name} | {auto} | {hgb} | {fit} | {score} |")
+        lines.append(f"| {name} | {' | '.join(cells)} | {fit} | {score} |")
     for fw in ("project", "hgb"):
-        peaks = [r["peak_mb"] for r in by.values() if r["framework"] == fw]
-        if peaks:
-            lines.append(f"\n{fw}: median peak {statistics.median(peaks):,.0f} MB, max {max(peaks):,} MB.")
+        for key in ("tree_pss_mb", "tree_rss_mb", "peak_mb"):
+            peaks = [r[key] for r in by.values() if r["framework"] == fw]
+            if peaks:
+                lines.append(f"\n{fw} {key}: median {statistics.median(peaks):,.0f} MB, max {max(peaks):,} MB.")
     return "\n".join(lines)
 
 
