@@ -153,12 +153,19 @@ def _next_candidate(search: Search, jobs: FitJobs, ranked: list[TrialResult], fi
     )
     for r in ranked[start : start + 3]:
         started = r.number in jobs.running.values()
-        if not jobs.finished(r.number) and (started or search.budget.remaining() > search.plan.refit_estimate(r)):
-            jobs.submit(r.number, r.final_config, search.n_workers)
-            jobs.wait([r.number])
-        if r.number in jobs.done:
-            return Final(jobs.done[r.number][0], r.config, r)
+        if jobs.finished(r.number) or started or search.budget.remaining() > search.plan.refit_estimate(r):
+            final = _refit_now(search, jobs, r)
+            if final is not None:
+                return final
     return None
+
+
+def _refit_now(search: Search, jobs: FitJobs, r: TrialResult) -> Final | None:
+    """Trial ``r`` refit on all rows on every worker, waiting for it (a refit done or running already is reused)."""
+    if not jobs.finished(r.number):
+        jobs.submit(r.number, r.final_config, search.n_workers)
+        jobs.wait([r.number])
+    return Final(jobs.done[r.number][0], r.config, r) if r.number in jobs.done else None
 
 
 def _unconstrained(search: Search, everyone: list[TrialResult]) -> TrialResult | None:
@@ -202,10 +209,9 @@ def _refit_best(search: Search, jobs: FitJobs, ranked: list[TrialResult]) -> Fin
             pipeline = jobs.done[r.number][0] if r.number in jobs.done else search.plan.prefit[r.number]
             return Final(pipeline, r.config, r)
     for r in ranked[1:3]:
-        jobs.submit(r.number, r.final_config, search.n_workers)
-        jobs.wait([r.number])
-        if r.number in jobs.done:
-            return Final(jobs.done[r.number][0], r.config, r)
+        final = _refit_now(search, jobs, r)
+        if final is not None:
+            return final
     return None
 
 
