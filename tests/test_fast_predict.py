@@ -116,3 +116,13 @@ def test_ensemble_members_share_identical_steps_and_predict_as_their_own_pipelin
     again = pickle.loads(pickle.dumps(ens))
     assert "_plan_cache" not in again.__dict__
     np.testing.assert_array_equal(again.predict_proba(Xt), expected)
+
+
+def test_prepare_columns_fitted_again_transforms_by_its_new_fit():
+    X, y = mixed_table(120)
+    Xc = TableCleaner().fit_transform(X)
+    ct = _prepare(PrepareColumns, "impute", "onehot").fit(Xc, y)
+    ct.transform(Xc)
+    fewer = Xc.drop(columns=["num_nan", "obj"])
+    ct.fit(fewer, y)
+    _assert_same(ct.transform(fewer), _prepare(ColumnTransformer, "impute", "onehot").fit(fewer, y).transform(fewer))

@@ -77,11 +77,27 @@ class PrepareColumns(ColumnTransformer):
 
     def transform(self, X: Any, **params: Any) -> Any:
         """Transform X by each branch and stack the results (see :class:`~sklearn.compose.ColumnTransformer`)."""
-        parts = branches(self) if not params and isinstance(X, pd.DataFrame) else None
+        parts = self._branches() if not params and isinstance(X, pd.DataFrame) else None
         if parts is None or not all(c in X.columns for _, _, labels in parts for c in labels):
             return super().transform(X, **params)
         check_is_fitted(self)
         return stack(self, [trans.transform(X[labels]) for _, trans, labels in parts], X)
+
+    def _branches(self) -> list[Branch] | None:
+        """:func:`branches` of this fit and output setting, found once (not pickled; a new fit finds them again)."""
+        fitted = getattr(self, "transformers_", None)
+        if fitted is None:
+            return None
+        key = (fitted, _get_output_config("transform", self)["dense"])
+        cached = self.__dict__.get("_branches_cache")
+        if cached is None or cached[0][0] is not key[0] or cached[0][1] != key[1]:
+            cached = self.__dict__["_branches_cache"] = (key, branches(self))
+        return cached[1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_branches_cache", None)
+        return state
 
 
 __all__ = ["Branch", "PrepareColumns", "branches", "stack"]
