@@ -11,7 +11,15 @@ from typing import Any
 
 from automl import _compat
 from automl.context import Context, SearchContext
-from automl.exceptions import DataError, DataWarning, PluginError, PluginLoadWarning, SearchFailedError
+from automl.exceptions import (
+    DataError,
+    DataWarning,
+    PluginError,
+    PluginLoadWarning,
+    SearchFailedError,
+    UntrustedTypeError,
+    VersionWarning,
+)
 from automl.markers import hookimpl
 from automl.specs import MetricSpec, ModelSpec, PreprocessorSpec
 
@@ -24,6 +32,9 @@ _LAZY = {
     "AutoMLClassifier": "automl.estimator",
     "AutoMLRegressor": "automl.estimator",
     "TrialResult": "automl.search.trial",
+    "drift": "automl.deploy.drift",
+    "load": "automl.deploy.persist",
+    "read_metadata": "automl.deploy.persist",
 }
 
 
@@ -51,5 +62,10 @@ __all__ = [
     "SearchContext",
     "SearchFailedError",
     "TrialResult",
+    "UntrustedTypeError",
+    "VersionWarning",
+    "drift",
     "hookimpl",
+    "load",
+    "read_metadata",
 ]

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from automl.budget import Budget
 from automl.context import TASKS
 from automl.data.prepare import Prepared, prepare
+from automl.data.profile import prediction_profile, profile_table
 from automl.data.target import check_sample_weight, check_y, known_target
 from automl.evaluation.cross_validation import predictions
 from automl.exceptions import DataError
@@ -123,6 +124,10 @@ class AutoML(BaseEstimator):
         Decision threshold on the positive class's probability, tuned out of
         fold for binary label metrics (f1, accuracy, balanced accuracy); None
         when ``predict`` takes the most probable class.
+    data_profile_ : dict
+        A compact profile of the training table and of the out-of-fold
+        predictions, without any row (see :func:`automl.data.profile.profile_table`),
+        saved with the model for drift checks (:func:`automl.drift`).
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray
@@ -297,6 +302,12 @@ class AutoML(BaseEstimator):
         self.best_score_ = outcome.best.mean if outcome.best is not None else float("nan")
         self.best_pipeline_ = outcome.pipeline
         self.threshold_ = outcome.threshold
+        self.data_profile_ = {
+            "table": profile_table(problem.X, prepared.schema),
+            "predictions": prediction_profile(
+                outcome.best.oof if outcome.best is not None else None, problem.task, problem.classes, outcome.threshold
+            ),
+        }
 
     # -- prediction -----------------------------------------------------------------
     def _check_X(self, X: Any) -> Any:
@@ -351,8 +362,34 @@ class AutoML(BaseEstimator):
                 # label metrics see the tuned decision, as predict() makes it
                 labels = np.searchsorted(self.classes_, np.asarray(self.best_pipeline_.predict(X)))
                 pred = np.eye(len(self.classes_))[labels]
-        value = self._metric.score(codes, pred, getattr(self, "classes_", None), Xf, sample_weight=weights)
-        return self._metric.objective(value)
+        metric = getattr(self, "_metric", None)
+        if metric is None:
+            raise ValueError(
+                f"the metric {self.metric_!r} of this model is not available here: install the plugin that "
+                "registers it, or load the model with plugins=[...]"
+            )
+        value = metric.score(codes, pred, getattr(self, "classes_", None), Xf, sample_weight=weights)
+        return metric.objective(value)
+
+    def save(self, path: Any, *, format: str = "skops") -> None:
+        """Write the fitted model and its metadata to one file; :func:`automl.load` reads it back.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (replaced atomically if it exists).
+        format : {"skops", "joblib"}
+            ``"skops"`` (the default) is safe to load from anyone: loading runs no
+            code from the file and accepts only known types. ``"joblib"`` is a
+            pickle: load such a file only if you made it.
+
+        See Also
+        --------
+        automl.load, automl.deploy.persist.save
+        """
+        from automl.deploy.persist import save
+
+        save(self, path, format=format)
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()

@@ -22,8 +22,24 @@ class PluginLoadWarning(UserWarning):
     """An installed plugin could not be loaded and was skipped."""
 
 
+class UntrustedTypeError(ValueError):
+    """A model file needs a type that the safe format does not load; the message names it."""
+
+
+class VersionWarning(UserWarning):
+    """A model file was saved under other versions of automl or its libraries than those loading it."""
+
+
 class DataWarning(UserWarning):
     """The data was changed to make it usable (rows dropped, columns ignored)."""
 
 
-__all__ = ["DataError", "DataWarning", "PluginError", "PluginLoadWarning", "SearchFailedError"]
+__all__ = [
+    "DataError",
+    "DataWarning",
+    "PluginError",
+    "PluginLoadWarning",
+    "SearchFailedError",
+    "UntrustedTypeError",
+    "VersionWarning",
+]

@@ -44,6 +44,16 @@ def _tasks(kind: str, name: str, tasks: Sequence[str] | str) -> frozenset[str]:
     return frozenset(out)
 
 
+def _type_names(kind: str, name: str, names: Sequence[str] | str) -> tuple[str, ...]:
+    names = (names,) if isinstance(names, str) else tuple(names)
+    for n in names:
+        if not isinstance(n, str) or "." not in n:
+            raise ValueError(
+                f"{kind} {name!r}: trusted_types entries are dotted names like 'pkg.module.Class', got {n!r}"
+            )
+    return names
+
+
 def _no_space(trial: optuna.Trial, ctx: Context) -> dict[str, Any]:
     return {}
 
@@ -82,6 +92,11 @@ class ModelSpec:
     cost : float
         Relative fit cost (1 = a linear model, 3 = gradient boosting, 5 = a forest);
         cheap models' defaults are tried first.
+    trusted_types : sequence of str
+        Dotted names (``"mypackage.models.MyModel"``) of the plugin's own
+        classes and functions that a fitted model holds, which the safe model
+        format (:meth:`automl.AutoML.save`) may then load. scikit-learn and
+        NumPy types need no entry.
     """
 
     name: str
@@ -93,6 +108,7 @@ class ModelSpec:
     native_categorical: bool = False
     needs_scaling: bool = False
     cost: float = 1.0
+    trusted_types: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         _check_name("model", self.name)
@@ -103,6 +119,7 @@ class ModelSpec:
             object.__setattr__(self, "space", _no_space)
         if not callable(self.space):
             raise TypeError(f"model {self.name!r}: space must be callable space(trial, ctx)")
+        object.__setattr__(self, "trusted_types", _type_names("model", self.name, self.trusted_types))
         defaults = tuple(dict(d) for d in (self.defaults or ({},)))
         object.__setattr__(self, "defaults", defaults)
         if not (self.cost > 0):
@@ -151,6 +168,10 @@ class PreprocessorSpec:
     pandas_output : bool
         The transformer outputs a DataFrame whose dtypes matter downstream
         (e.g. ``category`` columns for native handling).
+    trusted_types : sequence of str
+        Dotted names of the plugin's own classes and functions that a fitted
+        transformer holds, which the safe model format may then load (as for
+        :class:`ModelSpec`).
     """
 
     name: str
@@ -162,6 +183,7 @@ class PreprocessorSpec:
     excludes: Sequence[str] = ()
     priority: int = 0
     pandas_output: bool = False
+    trusted_types: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         _check_name("preprocessor", self.name)
@@ -174,6 +196,7 @@ class PreprocessorSpec:
         object.__setattr__(self, "requires", frozenset(self.requires))
         object.__setattr__(self, "excludes", frozenset(self.excludes))
         object.__setattr__(self, "defaults", dict(self.defaults))
+        object.__setattr__(self, "trusted_types", _type_names("preprocessor", self.name, self.trusted_types))
 
     def accepts(self, model: ModelSpec) -> bool:
         """Whether this preprocessor may feed ``model``."""

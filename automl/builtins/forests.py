@@ -68,6 +68,10 @@ def _default(ctx_free_max_features):
     return {"n_estimators": 200, "max_features": ctx_free_max_features, "min_samples_leaf": 1, "class_weight": None}
 
 
+#: what a fitted forest holds, for the safe model format
+_TREES = ("sklearn.tree._tree.Tree",)
+
+
 @hookimpl
 def automl_register_models(register):
     """Register random_forest and extra_trees."""
@@ -79,6 +83,7 @@ def automl_register_models(register):
             space=space,
             defaults=(_default(0.5),),
             cost=5.0,
+            trusted_types=_TREES,
         )
     )
     register(
@@ -89,5 +94,6 @@ def automl_register_models(register):
             space=space,
             defaults=(_default(0.7),),
             cost=4.0,
+            trusted_types=_TREES,
         )
     )

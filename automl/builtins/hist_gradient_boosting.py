@@ -78,6 +78,15 @@ def automl_register_models(register):
             tasks=("binary", "multiclass", "regression"),
             build=build,
             space=space,
+            # what a fitted model holds, for the safe model format (the partial is
+            # scikit-learn's own categorical preprocessing calling check_array)
+            trusted_types=(
+                "automl.builtins.hist_gradient_boosting.SearchHGBClassifier",
+                "automl.builtins.hist_gradient_boosting.SearchHGBRegressor",
+                "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+                "functools.partial",
+                "sklearn.utils.validation.check_array",
+            ),
             # scikit-learn's own defaults first: strong on many tables
             defaults=(
                 {

@@ -180,6 +180,15 @@ def automl_register_models(register):
             tasks=("binary", "multiclass", "regression"),
             build=build,
             space=space,
+            # what a fitted LightGBM model holds, for the safe model format
+            trusted_types=(
+                "automl.builtins.lightgbm.LGBMEarlyStoppingClassifier",
+                "automl.builtins.lightgbm.LGBMEarlyStoppingRegressor",
+                "lightgbm.sklearn.LGBMClassifier",
+                "lightgbm.sklearn.LGBMRegressor",
+                "lightgbm.basic.Booster",
+                "collections.OrderedDict",
+            ),
             defaults=(
                 {
                     "learning_rate": 0.1,

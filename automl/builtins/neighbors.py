@@ -34,5 +34,13 @@ def automl_register_models(register):
             defaults=({"n_neighbors": 15, "weights": "distance", "p": 2},),
             needs_scaling=True,
             cost=2.0,
+            # the fitted search structure (KD or ball tree) and its distance (p=1 or 2), for the safe model format
+            trusted_types=(
+                "sklearn.neighbors._kd_tree.KDTree",
+                "sklearn.neighbors._ball_tree.BallTree",
+                "sklearn.metrics._dist_metrics.EuclideanDistance64",
+                "sklearn.metrics._dist_metrics.ManhattanDistance64",
+                "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+            ),
         )
     )

@@ -182,6 +182,8 @@ def automl_register_preprocessors(register):
             space=_target_space,
             defaults={"smooth": 10.0},
             priority=-1,
+            # the encoder keeps its cross-fitting splitter
+            trusted_types=("sklearn.model_selection._split.KFold", "sklearn.model_selection._split.StratifiedKFold"),
         )
     )
     register(
@@ -194,5 +196,6 @@ def automl_register_preprocessors(register):
             requires=("native_categorical",),
             priority=2,
             pandas_output=True,
+            trusted_types=("automl.builtins.encoders.CategoryEncoder",),
         )
     )

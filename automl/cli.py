@@ -1,0 +1,271 @@
+"""The ``automl`` command: fit a model on a table, predict with it, read its leaderboard, serve it, check drift.
+
+Every subcommand reads and writes files; errors (a missing file, an unknown
+column, a bad option) end with a one-line message on stderr and exit code 2,
+never a traceback. ``automl drift`` exits with 1 when it finds drift, so a
+scheduler can start a retrain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from automl.exceptions import DataError, PluginError, SearchFailedError
+
+logger = logging.getLogger("automl")
+
+#: the exit code of a failed command (argparse's own for a bad option); drift found is 1
+EXIT_ERROR = 2
+EXIT_DRIFT = 1
+LEADERBOARD_COLUMNS = ["rank", "model", "preprocessing", "score_mean", "score_std", "fit_s", "status"]
+
+
+class CommandError(Exception):
+    """A command cannot run; the message is printed as is."""
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _positive(kind: type, what: str) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{what} must be positive, got {text!r}")
+        return value
+
+    return parse
+
+
+def _read(path: str) -> pd.DataFrame:
+    from automl.deploy.io import read_table
+
+    frame = read_table(path)
+    if frame.empty:
+        raise CommandError(f"{path}: the table has no rows")
+    return frame
+
+
+def _load(path: str, allow_pickle: bool = False) -> Any:
+    from automl.deploy.persist import load
+
+    return load(path, allow_pickle=allow_pickle)
+
+
+def _leaderboard_text(board: pd.DataFrame, top: int | None) -> str:
+    shown = board[[c for c in LEADERBOARD_COLUMNS if c in board.columns]]
+    if top is not None:
+        shown = shown.head(top)
+    return shown.to_string(index=False, float_format=lambda v: f"{v:.5g}")
+
+
+# -- the subcommands -------------------------------------------------------------
+def cmd_fit(args: argparse.Namespace) -> int:
+    """``automl fit``: fit on a table, save the model file, print the leaderboard's top."""
+    from automl.estimator import AutoML
+
+    frame = _read(args.data)
+    if args.target not in frame.columns:
+        columns = ", ".join(map(str, frame.columns[:20])) + (", ..." if len(frame.columns) > 20 else "")
+        raise CommandError(f"{args.data}: no column {args.target!r} (the target); its columns: {columns}")
+    y = frame.pop(args.target)
+    model = AutoML(
+        task=args.task,
+        metric=args.metric,
+        time_budget=args.time_budget,
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        verbose=args.verbose,
+    )
+    model.fit(frame, y)
+    model.save(args.output, format=args.format)
+    _out(_leaderboard_text(model.leaderboard_, 10))
+    _out()
+    from automl.deploy.metadata import describe_final
+
+    _out(f"task: {model.task_}; metric: {model.metric_}; cross-validated score: {model.best_score_:.5g}")
+    _out(f"final model: {describe_final(model.best_pipeline_)}")
+    _out(f"saved to {args.output}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``automl predict``: predictions (or class probabilities) for a table, written to a file or stdout."""
+    model = _load(args.model, args.allow_pickle)
+    frame = _read(args.data)
+    if args.proba:
+        if model.task_ == "regression":
+            raise CommandError("--proba needs a classifier; this model is a regression")
+        out = pd.DataFrame(model.predict_proba(frame), columns=[str(c) for c in model.classes_])
+    else:
+        out = pd.DataFrame({"prediction": model.predict(frame)})
+    if args.output is None:
+        out.to_csv(sys.stdout, index=False)
+    else:
+        from automl.deploy.io import write_table
+
+        write_table(out, args.output)
+        logger.info("wrote %d predictions to %s", len(out), args.output)
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    """``automl leaderboard``: the saved leaderboard and what the model file says about itself."""
+    from automl.deploy.persist import read_metadata
+
+    meta = read_metadata(args.model)
+    if args.json:
+        _out(json.dumps({k: meta[k] for k in ("task", "metric", "best_score", "final_model", "leaderboard")}))
+        return 0
+    model = _load(args.model, args.allow_pickle)
+    _out(f"task: {meta['task']}; metric: {meta['metric']}; cross-validated score: {meta['best_score']}")
+    _out(f"final model: {meta['final_model']}; saved {meta['created']} with automl {meta['versions']['automl']}")
+    _out()
+    _out(_leaderboard_text(model.leaderboard_, args.top))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``automl serve``: a REST endpoint for the model (FastAPI under uvicorn)."""
+    try:
+        from automl.deploy.serve import serve
+    except ImportError as exc:
+        raise CommandError(f"serving needs FastAPI and uvicorn: pip install 'automl[deploy]' ({exc})") from None
+    serve(args.model, host=args.host, port=args.port, workers=args.workers, log_path=args.log)
+    return 0
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """``automl drift``: compare new data (a table or a request log) with the model's training profile."""
+    from automl.deploy.drift import drift
+    from automl.deploy.io import read_log_predictions
+
+    model = _load(args.model, args.allow_pickle)
+    frame = _read(args.data)
+    logged = read_log_predictions(args.data)
+    report = drift(model, frame, threshold=args.threshold, predictions=logged or None)
+    _out(json.dumps(report.to_dict()) if args.json else str(report))
+    return EXIT_DRIFT if report.drifted else 0
+
+
+# -- the parser --------------------------------------------------------------------
+def _model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL_FILE", help="a model file written by 'automl fit' or AutoML.save")
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="load a model saved with --format joblib (a pickle: only for files you made)",
+    )
+
+
+def _fit_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="fit a model on a table and save it",
+        description="Search models for a table under a time budget; save the final model to one file.",
+    )
+    p.add_argument("data", metavar="DATA", help="the training table: CSV (.csv) or Parquet (.parquet)")
+    p.add_argument("--target", "-y", required=True, metavar="COLUMN", help="the column to predict")
+    p.add_argument("--output", "-o", required=True, metavar="MODEL_FILE", help="the model file to write")
+    p.add_argument(
+        "--time-budget", "-t", type=_positive(float, "--time-budget"), default=60.0, metavar="S",
+        help="seconds for the whole fit, final refit included (default: 60)",
+    )  # fmt: skip
+    p.add_argument(
+        "--metric", "-m", default="auto", help="metric to optimise, e.g. roc_auc, log_loss, rmse (default: auto)"
+    )
+    p.add_argument(
+        "--task", default="auto", choices=["auto", "binary", "multiclass", "regression", "classification"],
+        help="the task (default: inferred from the target)",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--n-jobs", type=int, default=-1, help="CPU cores to use (default: all)")
+    p.add_argument(
+        "--format", choices=["skops", "joblib"], default="skops",
+        help="skops (safe to share, the default) or joblib (a pickle: only for yourself)",
+    )  # fmt: skip
+    p.add_argument("--verbose", "-v", type=int, default=1, help="0 silent, 1 improvements (default), 2 every trial")
+    p.set_defaults(func=cmd_fit)
+
+
+def _other_parsers(sub: Any) -> None:
+    p = sub.add_parser("predict", help="predict a table with a model file", description=cmd_predict.__doc__)
+    _model_arg(p)
+    p.add_argument("data", metavar="DATA", help="rows to predict: CSV or Parquet, with the training columns")
+    p.add_argument("--output", "-o", metavar="OUT", help="CSV or Parquet file to write (default: CSV on stdout)")
+    p.add_argument("--proba", action="store_true", help="write class probabilities, one column per class")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("leaderboard", help="show a model file's leaderboard", description=cmd_leaderboard.__doc__)
+    _model_arg(p)
+    p.add_argument("--top", type=_positive(int, "--top"), default=None, help="show only the best N rows")
+    p.add_argument("--json", action="store_true", help="print the metadata and leaderboard as JSON")
+    p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("serve", help="serve a model file over REST", description=cmd_serve.__doc__)
+    p.add_argument("model", metavar="MODEL_FILE", help="a model file in the safe (skops) format")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--workers", type=_positive(int, "--workers"), default=1, help="server processes (default: 1)")
+    p.add_argument("--log", metavar="FILE", help="append every request's rows and predictions to this JSON-lines file")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("drift", help="check new data for drift", description=cmd_drift.__doc__)
+    _model_arg(p)
+    p.add_argument("data", metavar="NEW_DATA", help="new rows: CSV, Parquet, or a request log of 'automl serve --log'")
+    p.add_argument(
+        "--threshold", type=_positive(float, "--threshold"), default=0.25,
+        help="population stability index at which a column drifts (default: 0.25)",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_drift)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``automl`` command's argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="automl",
+        description="Fit a model on a table, predict with it, serve it over REST, and check new data for drift.",
+        epilog="Example: automl fit train.csv --target price -o model.automl && automl serve model.automl",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _fit_parser(sub)
+    _other_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``automl`` command; returns its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not logging.getLogger().hasHandlers():  # the library's own messages on stderr, others' warnings
+        logging.basicConfig(level=logging.WARNING, format="[automl] %(message)s", stream=sys.stderr)
+        logger.setLevel(logging.INFO)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # the reader of stdout went away (automl predict ... | head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (CommandError, DataError, PluginError, SearchFailedError, ValueError, OSError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        sys.stderr.write(f"automl {args.command}: error: {message}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write(f"automl {args.command}: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The ``automl`` command, run as a user runs it: a separate process, files in, files and exit codes out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import mixed_table
+
+import automl
+
+
+def run(*args: str, check_code: int | None = 0) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "automl", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    if check_code is not None:
+        assert proc.returncode == check_code, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    X, y = mixed_table(300, seed=2)
+    train = X.assign(target=y)
+    train.to_csv(folder / "train.csv", index=False)
+    X.head(40).to_parquet(folder / "new.parquet")
+    model = folder / "model.automl"
+    proc = run("fit", str(folder / "train.csv"), "--target", "target", "-t", "6", "--n-jobs", "2", "-o", str(model))
+    return folder, model, proc, X
+
+
+def test_fit_saves_a_model_and_prints_the_leaderboard(files):
+    folder, model, proc, X = files
+    assert "rank" in proc.stdout and "final model:" in proc.stdout and str(model) in proc.stdout
+    fitted = automl.load(model)
+    assert fitted.task_ == "binary" and list(fitted.feature_names_in_) == list(X.columns)
+
+
+def test_predict_writes_labels_or_probabilities(files):
+    folder, model, _, X = files
+    run("predict", str(model), str(folder / "new.parquet"), "-o", str(folder / "pred.csv"))
+    labels = pd.read_csv(folder / "pred.csv")["prediction"]
+    fitted = automl.load(model)
+    expected = fitted.predict(pd.read_parquet(folder / "new.parquet"))
+    np.testing.assert_array_equal(labels.to_numpy(dtype=object), expected)
+    proba = run("predict", str(model), str(folder / "new.parquet"), "--proba").stdout
+    table = pd.read_csv(pd.io.common.StringIO(proba))
+    assert list(table.columns) == ["no", "yes"] and len(table) == 40
+    np.testing.assert_allclose(table.sum(axis=1), 1.0)
+
+
+def test_leaderboard_reads_the_file(files):
+    _, model, _, _ = files
+    out = run("leaderboard", str(model), "--top", "3").stdout
+    assert "metric: roc_auc" in out and len([line for line in out.splitlines() if " ok" in line]) == 3
+    meta = json.loads(run("leaderboard", str(model), "--json").stdout)
+    assert meta["task"] == "binary" and meta["leaderboard"]["columns"][0] == "rank"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fit", "{folder}/train.csv", "--target", "nope", "-o", "{folder}/x.automl"], "no column 'nope'"),
+        (["fit", "{folder}/missing.csv", "--target", "target", "-o", "{folder}/x.automl"], "missing.csv: no such file"),
+        (["fit", "{folder}/train.csv", "--target", "target", "-t", "-1", "-o", "x"], "must be positive"),
+        (["fit", "{folder}/model.automl", "--target", "target", "-o", "x"], "unknown file type"),
+        (["predict", "{folder}/train.csv", "{folder}/new.parquet"], "not an automl model file"),
+        (["predict", "{folder}/model.automl", "{folder}/nothing.csv"], "nothing.csv: no such file"),
+        (["predict", "{folder}/model.automl", "{folder}/bad.csv"], "bad.csv"),
+        (["leaderboard", "{folder}/absent.automl"], "absent.automl: no such model file"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(files, args, message):
+    folder = files[0]
+    (folder / "bad.csv").write_text('a,b\n1,"unterminated\n')
+    proc = run(*[a.format(folder=folder) for a in args], check_code=None)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and not proc.stdout
+
+
+def test_every_subcommand_documents_its_options():
+    for command in ("fit", "predict", "leaderboard", "serve", "drift"):
+        out = run(command, "--help").stdout
+        assert f"usage: automl {command}" in out and "--" in out
