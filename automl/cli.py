@@ -137,6 +137,19 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    """``automl export-onnx``: the model as one ONNX file, checked against the model with ONNX Runtime."""
+    model = _load(args.model, args.allow_pickle)
+    sample = _read(args.sample) if args.sample else None
+    try:
+        report = model.to_onnx(args.output, sample, atol=args.atol)
+    except ImportError as exc:
+        raise CommandError(f"ONNX export needs skl2onnx and onnxruntime: pip install 'automl[onnx]' ({exc})") from None
+    _out(str(report))
+    _out(f"saved to {args.output}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """``automl serve``: a REST endpoint for the model (FastAPI under uvicorn)."""
     try:
@@ -213,6 +226,19 @@ def _other_parsers(sub: Any) -> None:
     p.add_argument("--top", type=_positive(int, "--top"), default=None, help="show only the best N rows")
     p.add_argument("--json", action="store_true", help="print the metadata and leaderboard as JSON")
     p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("export-onnx", help="export a model file to ONNX", description=cmd_export_onnx.__doc__)
+    _model_arg(p)
+    p.add_argument("--output", "-o", required=True, metavar="OUT.onnx", help="the ONNX file to write")
+    p.add_argument(
+        "--sample", metavar="DATA",
+        help="rows (CSV or Parquet) to check parity on (default: 1,000 rows drawn from the training profile)",
+    )  # fmt: skip
+    p.add_argument(
+        "--atol", type=_positive(float, "--atol"), default=1e-3,
+        help="largest difference allowed between the model's and ONNX Runtime's outputs (default: 0.001)",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_export_onnx)
 
     p = sub.add_parser("serve", help="serve a model file over REST", description=cmd_serve.__doc__)
     p.add_argument("model", metavar="MODEL_FILE", help="a model file in the safe (skops) format")

@@ -391,6 +391,42 @@ class AutoML(BaseEstimator):
 
         save(self, path, format=format)
 
+    def to_onnx(self, path: Any, X_sample: Any = None, *, atol: float = 1e-3) -> Any:
+        """Export the final model to one ONNX file and check it against this model with ONNX Runtime.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The ONNX file to write. Its inputs are the training columns by name
+            (float for numbers, string for categories).
+        X_sample : DataFrame, optional
+            Rows to check parity on. Default: 1,000 rows drawn from the training
+            profile (:func:`automl.data.profile.sample_rows`).
+        atol : float
+            Largest absolute difference allowed between this model's and ONNX
+            Runtime's probabilities (or predictions); labels must be identical.
+
+        Returns
+        -------
+        ParityReport
+            What the check compared and found.
+
+        Raises
+        ------
+        OnnxParityError
+            When ONNX Runtime disagrees with this model beyond ``atol``.
+        ValueError
+            When a component has no ONNX converter (the message names it).
+        """
+        from automl.deploy.onnx import export
+
+        if X_sample is None:
+            from automl.data.profile import sample_rows
+
+            check_is_fitted(self, "best_pipeline_")
+            X_sample = sample_rows(self.data_profile_, 1000, seed=0)
+        return export(self, path, X_sample, atol=atol)
+
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None

@@ -54,6 +54,14 @@ def _type_names(kind: str, name: str, names: Sequence[str] | str) -> tuple[str, 
     return names
 
 
+def _onnx_converters(kind: str, name: str, value: Any) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(
+            f"{kind} {name!r}: onnx_converters must be None or a callable that registers skl2onnx converters, "
+            f"got {type(value).__name__}"
+        )
+
+
 def _no_space(trial: optuna.Trial, ctx: Context) -> dict[str, Any]:
     return {}
 
@@ -97,6 +105,14 @@ class ModelSpec:
         classes and functions that a fitted model holds, which the safe model
         format (:meth:`automl.AutoML.save`) may then load. scikit-learn and
         NumPy types need no entry.
+    onnx_converters : callable, optional
+        ``onnx_converters() -> None``: registers with skl2onnx the ONNX
+        converters of the plugin's own classes that a fitted model holds
+        (``skl2onnx.update_registered_converter(cls, alias, shape_calculator,
+        converter, options=...)``; a classifier's converter should accept the
+        ``zipmap`` option). :func:`automl.deploy.onnx.export` calls it before
+        converting. Import skl2onnx inside it, so the plugin loads without it.
+        None when the fitted estimator is a class skl2onnx already converts.
     """
 
     name: str
@@ -109,6 +125,7 @@ class ModelSpec:
     needs_scaling: bool = False
     cost: float = 1.0
     trusted_types: Sequence[str] = ()
+    onnx_converters: Callable[[], Any] | None = None
 
     def __post_init__(self) -> None:
         _check_name("model", self.name)
@@ -124,6 +141,7 @@ class ModelSpec:
         object.__setattr__(self, "defaults", defaults)
         if not (self.cost > 0):
             raise ValueError(f"model {self.name!r}: cost must be positive, got {self.cost!r}")
+        _onnx_converters("model", self.name, self.onnx_converters)
 
     @property
     def tags(self) -> frozenset[str]:
@@ -172,6 +190,10 @@ class PreprocessorSpec:
         Dotted names of the plugin's own classes and functions that a fitted
         transformer holds, which the safe model format may then load (as for
         :class:`ModelSpec`).
+    onnx_converters : callable, optional
+        ``onnx_converters() -> None``: registers with skl2onnx the ONNX
+        converters of the plugin's own classes that a fitted transformer
+        holds, as for :class:`ModelSpec`.
     """
 
     name: str
@@ -184,6 +206,7 @@ class PreprocessorSpec:
     priority: int = 0
     pandas_output: bool = False
     trusted_types: Sequence[str] = ()
+    onnx_converters: Callable[[], Any] | None = None
 
     def __post_init__(self) -> None:
         _check_name("preprocessor", self.name)
@@ -197,6 +220,7 @@ class PreprocessorSpec:
         object.__setattr__(self, "excludes", frozenset(self.excludes))
         object.__setattr__(self, "defaults", dict(self.defaults))
         object.__setattr__(self, "trusted_types", _type_names("preprocessor", self.name, self.trusted_types))
+        _onnx_converters("preprocessor", self.name, self.onnx_converters)
 
     def accepts(self, model: ModelSpec) -> bool:
         """Whether this preprocessor may feed ``model``."""

@@ -87,6 +87,6 @@ def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(files, args, message
 
 
 def test_every_subcommand_documents_its_options():
-    for command in ("fit", "predict", "leaderboard", "serve", "drift"):
+    for command in ("fit", "predict", "leaderboard", "export-onnx", "serve", "drift"):
         out = run(command, "--help").stdout
         assert f"usage: automl {command}" in out and "--" in out

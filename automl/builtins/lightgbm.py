@@ -171,6 +171,37 @@ def build(params, ctx):
     return wrapper(model, validation_fraction=0.1, stopping_rounds=50, random_state=ctx.random_state)
 
 
+def onnx_converters() -> None:
+    """Register LightGBM's ONNX converter (onnxmltools) with skl2onnx, for the plain and the early-stopped models."""
+    import copy
+
+    import lightgbm as lgb
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    def convert_wrapped(scope, operator, container):
+        # an early-stopped model converts as the LightGBM model it holds
+        inner = copy.copy(operator)
+        inner.raw_operator = operator.raw_operator.estimator_
+        convert_lightgbm(scope, inner, container)
+
+    options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+    for cls, convert, alias in (
+        (lgb.LGBMClassifier, convert_lightgbm, "LightGbmLGBMClassifier"),
+        (LGBMEarlyStoppingClassifier, convert_wrapped, "AutomlLGBMEarlyStoppingClassifier"),
+    ):
+        update_registered_converter(cls, alias, calculate_linear_classifier_output_shapes, convert, options=options)
+    for cls, convert, alias in (
+        (lgb.LGBMRegressor, convert_lightgbm, "LightGbmLGBMRegressor"),
+        (LGBMEarlyStoppingRegressor, convert_wrapped, "AutomlLGBMEarlyStoppingRegressor"),
+    ):
+        update_registered_converter(cls, alias, calculate_linear_regressor_output_shapes, convert)
+
+
 @hookimpl
 def automl_register_models(register):
     """Register LightGBM."""
@@ -214,5 +245,6 @@ def automl_register_models(register):
             handles_missing=True,
             native_categorical=True,
             cost=3.0,
+            onnx_converters=onnx_converters,
         )
     )
