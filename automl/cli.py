@@ -123,17 +123,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     """``automl leaderboard``: the saved leaderboard and what the model file says about itself."""
+    from automl.deploy.metadata import leaderboard_of
     from automl.deploy.persist import read_metadata
 
-    meta = read_metadata(args.model)
+    meta = read_metadata(args.model)  # the leaderboard is in the metadata: the model itself is not loaded
     if args.json:
         _out(json.dumps({k: meta[k] for k in ("task", "metric", "best_score", "final_model", "leaderboard")}))
         return 0
-    model = _load(args.model, args.allow_pickle)
     _out(f"task: {meta['task']}; metric: {meta['metric']}; cross-validated score: {meta['best_score']}")
     _out(f"final model: {meta['final_model']}; saved {meta['created']} with automl {meta['versions']['automl']}")
     _out()
-    _out(_leaderboard_text(model.leaderboard_, args.top))
+    _out(_leaderboard_text(leaderboard_of(meta), args.top))
     return 0
 
 
@@ -174,8 +174,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 # -- the parser --------------------------------------------------------------------
-def _model_arg(p: argparse.ArgumentParser) -> None:
+def _model_arg(p: argparse.ArgumentParser, loads: bool = True) -> None:
     p.add_argument("model", metavar="MODEL_FILE", help="a model file written by 'automl fit' or AutoML.save")
+    if not loads:
+        return
     p.add_argument(
         "--allow-pickle",
         action="store_true",
@@ -222,7 +224,7 @@ def _other_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("leaderboard", help="show a model file's leaderboard", description=cmd_leaderboard.__doc__)
-    _model_arg(p)
+    _model_arg(p, loads=False)
     p.add_argument("--top", type=_positive(int, "--top"), default=None, help="show only the best N rows")
     p.add_argument("--json", action="store_true", help="print the metadata and leaderboard as JSON")
     p.set_defaults(func=cmd_leaderboard)

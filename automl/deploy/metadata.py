@@ -84,6 +84,11 @@ def _leaderboard(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def leaderboard_of(meta: dict[str, Any]) -> pd.DataFrame:
+    """The leaderboard a model file's metadata holds, as ``leaderboard_`` was (no need to load the model)."""
+    return _unleaderboard(meta["leaderboard"])
+
+
 def _unleaderboard(stored: dict[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame(stored["data"], columns=stored["columns"])
     for column, dtype in stored["dtypes"].items():
@@ -97,11 +102,16 @@ def _unleaderboard(stored: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def unwrapped(model: Any) -> Any:
+    """The pipeline or ensemble inside a final model's wrappers (``FixedThresholdClassifier``, ``FrozenEstimator``)."""
+    while model is not None and hasattr(model, "estimator") and not hasattr(model, "steps"):
+        model = model.estimator
+    return model
+
+
 def describe_final(pipeline: Any) -> str:
     """The final model in words: its estimator's class, or an ensemble's members and weights."""
-    final = pipeline
-    while hasattr(final, "estimator") and not hasattr(final, "steps"):  # FixedThresholdClassifier
-        final = final.estimator
+    final = unwrapped(pipeline)
     if hasattr(final, "steps"):
         final = final.steps[-1][1]
     if hasattr(final, "weights") and hasattr(final, "estimators"):
@@ -153,7 +163,7 @@ def estimator_from_metadata(meta: dict[str, Any], pipeline: Any, plugins: Any = 
         value = _unarray(meta.get(key))
         if value is not None:
             setattr(model, attr, value)
-    model.leaderboard_ = _unleaderboard(meta["leaderboard"])
+    model.leaderboard_ = leaderboard_of(meta)
     model.data_profile_ = meta.get("profile")
     model.best_pipeline_ = pipeline
     model.model_metadata_ = {k: meta[k] for k in ("created", "versions", "final_model", "serializer") if k in meta}

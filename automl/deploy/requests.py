@@ -36,6 +36,8 @@ import pydantic
 import pydantic_core
 from pydantic import AfterValidator, AllowInfNan, ConfigDict, Field, Strict, TypeAdapter, WithJsonSchema
 
+from automl.deploy.metadata import unwrapped
+
 #: problems listed at most in one error response
 MAX_ERRORS = 20
 #: characters of an offending value quoted at most in an error message
@@ -264,9 +266,7 @@ def training_columns(model: Any) -> list[Column]:
 
 
 def _pipeline_schema(pipeline: Any) -> Any:
-    while pipeline is not None and hasattr(pipeline, "estimator") and not hasattr(pipeline, "steps"):
-        pipeline = pipeline.estimator
-    steps = getattr(pipeline, "steps", None)
+    steps = getattr(unwrapped(pipeline), "steps", None)
     return getattr(steps[0][1], "schema_", None) if steps else None
 
 
