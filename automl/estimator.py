@@ -420,11 +420,7 @@ class AutoML(BaseEstimator):
         """
         from automl.deploy.onnx import export
 
-        if X_sample is None:
-            from automl.data.profile import sample_rows
-
-            check_is_fitted(self, "best_pipeline_")
-            X_sample = sample_rows(self.data_profile_, 1000, seed=0)
+        check_is_fitted(self, "best_pipeline_")
         return export(self, path, X_sample, atol=atol)
 
     def __sklearn_tags__(self):  # noqa: D105

@@ -10,6 +10,8 @@ client each) send pre-encoded JSON bodies:
 - single-row requests: up to ``--requests`` of them, for at most ``--seconds``;
 - batches of ``--batch-rows`` rows: up to ``--batch-requests``, for at most ``--seconds``.
 
+``--runtime onnx`` serves through ONNX Runtime (see ``automl.deploy.runtimes``).
+
 Each phase prints requests and rows per second and the median and 99th
 percentile latency seen by the client. In this process, for comparison:
 ``model.predict`` on a one-row DataFrame and on one batch, and the server's
@@ -105,12 +107,12 @@ def profile_records(profile: dict[str, Any], n: int, seed: int = 0) -> list[dict
 
 
 # -- the server -----------------------------------------------------------------------------------------------
-def start_server(model: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(model: Path, workers: int, runtime: str = "sklearn") -> tuple[subprocess.Popen[bytes], str]:
     """``serve`` in a subprocess on a free loopback port, once it answers ``/health``."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    options = {"port": port, "workers": workers, "log_level": "warning"}
+    options = {"port": port, "workers": workers, "log_level": "warning", "runtime": runtime}
     code = f"from automl.deploy.serve import serve; serve({str(model)!r}, **{options!r})"
     process = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -203,12 +205,13 @@ def in_process(call: Any, items: list[Any], count: int, seconds: float, label: s
 def run(args: argparse.Namespace, model_path: Path, records: list[dict[str, Any]]) -> list[Result]:
     from automl.deploy.serve import create_app
 
-    app = create_app(model_path)  # the same code the server runs, here in process
+    app = create_app(model_path, runtime=args.runtime)  # the same code the server runs, here in process
     served = app.state.served
     model = served.model
     print(
         f"model: {model_path.name} ({served.task}, {len(served.schema.columns)} columns, "
-        f"{served.metadata['final_model']}); server: {args.workers} worker(s); {args.concurrency} client threads",
+        f"{served.metadata['final_model']}); runtime {args.runtime}; server: {args.workers} worker(s); "
+        f"{args.concurrency} client threads",
         flush=True,
     )
     singles = [json.dumps(r).encode() for r in records[:500]]
@@ -224,7 +227,7 @@ def run(args: argparse.Namespace, model_path: Path, records: list[dict[str, Any]
     results.append(in_process(model.predict, [batch_frame], args.batch_requests, args.seconds, label, args.batch_rows))
     label = f"in-process handler, {args.batch_rows} rows (no HTTP)"
     results.append(in_process(served.predict, batches, args.batch_requests, args.seconds, label, args.batch_rows))
-    process, url = start_server(model_path, args.workers)
+    process, url = start_server(model_path, args.workers, args.runtime)
     try:
         results.append(http_load(url, singles, 1, args, "HTTP /predict, 1 row", args.requests))
         label = f"HTTP /predict, {args.batch_rows} rows"
@@ -246,6 +249,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="time cap of each phase")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--runtime", choices=("sklearn", "onnx"), default="sklearn", help="the server's runtime")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.model is not None:

@@ -90,3 +90,16 @@ def test_every_subcommand_documents_its_options():
     for command in ("fit", "predict", "leaderboard", "export-onnx", "serve", "drift"):
         out = run(command, "--help").stdout
         assert f"usage: automl {command}" in out and "--" in out
+
+
+def test_export_onnx_writes_a_checked_graph(files):
+    from automl.deploy.onnx import load_onnx
+
+    folder, model, _, X = files
+    out = run("export-onnx", str(model), "-o", str(folder / "model.onnx")).stdout
+    assert "ONNX parity on 1000 rows" in out and "0 labels differ" in out and "passed" in out
+    graph = load_onnx(folder / "model.onnx")
+    fitted = automl.load(model)
+    np.testing.assert_allclose(graph.predict_proba(X.head(50)), fitted.predict_proba(X.head(50)), atol=1e-3)
+    proc = run("export-onnx", str(model), "-o", str(folder / "no" / "such" / "dir.onnx"), check_code=None)
+    assert proc.returncode == 2 and "dir.onnx" in proc.stderr and "Traceback" not in proc.stderr

@@ -443,3 +443,40 @@ def test_no_server_error_for_any_request_the_schema_allows_or_forbids(fitted: di
         case.call_and_validate(checks=[not_a_server_error])
 
     check()
+
+
+# -- the ONNX runtime -----------------------------------------------------------------------------------------
+def test_onnx_runtime_answers_like_the_model_over_http(fitted: dict[str, Fitted], tmp_path: Path) -> None:
+    f = fitted["multiclass"]
+    server = Server(f.path, tmp_path, runtime="onnx")
+    try:
+        server.wait()
+        sent = f.X.iloc[:40]
+        answer = post(server, records(sent)).json()
+        meta = httpx.get(server.url + "/metadata").json()
+        assert post(server, [{"a": 1.0}]).status_code == 422  # the same validation as the exact runtime
+    finally:
+        server.stop()
+    assert answer["predictions"] == f.model.predict(sent).tolist()
+    proba = np.array([[p[str(c)] for c in f.model.classes_] for p in answer["probabilities"]])
+    np.testing.assert_allclose(proba, f.model.predict_proba(sent), atol=1e-3)
+    runtime = meta["runtime"]
+    assert runtime["name"] == "onnx" and runtime["parity"]["passed"] and runtime["parity"]["rows"] > 0
+
+
+def test_onnx_runtime_regression_in_process(fitted: dict[str, Fitted]) -> None:
+    f = fitted["regression"]
+    served = create_app(f.path, runtime="onnx").state.served
+    answer = served.predict(json.dumps(records(f.X.iloc[:30])).encode())
+    assert served.metadata["runtime"]["name"] == "onnx"
+    expected = f.model.predict(f.X.iloc[:30])
+    np.testing.assert_allclose(answer["predictions"], expected, atol=1e-3 * np.std(expected) + 1e-6)
+    assert "probabilities" not in answer
+
+
+def test_onnx_runtime_refuses_what_it_cannot_convert_before_starting(fitted: dict[str, Fitted]) -> None:
+    with pytest.raises(ValueError, match="when"):  # the binary table's datetime column
+        create_app(fitted["binary"].model, runtime="onnx")
+    with pytest.raises(ValueError, match="runtime='tensorflow' is not one of sklearn, onnx"):
+        serve(fitted["binary"].path, runtime="tensorflow")
+    assert create_app(fitted["binary"].model).state.served.metadata["runtime"] == {"name": "sklearn"}

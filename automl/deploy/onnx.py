@@ -114,6 +114,14 @@ class ParityReport:
     near_ties: int
     passed: bool
 
+    def __str__(self) -> str:
+        ties = f" ({self.near_ties} on float32 ties)" if self.near_ties else ""
+        return (
+            f"ONNX parity on {self.rows} rows: largest difference {self.max_abs_diff:.3g} "
+            f"(allowed {self.tolerance:.3g}), {self.label_mismatches} labels differ{ties}: "
+            f"{'passed' if self.passed else 'FAILED'}"
+        )
+
 
 # -- class labels and the graph's inputs ---------------------------------------------------
 
@@ -413,10 +421,51 @@ def _parity_message(report: ParityReport) -> str:
     )
 
 
+def checked_model(
+    model: Any,
+    X_sample: pd.DataFrame | None = None,
+    *,
+    atol: float = 1e-3,
+    plugins: Sequence[Any] | None = None,
+) -> tuple[OnnxModel, ParityReport, bytes]:
+    """Convert ``model.best_pipeline_`` to ONNX and check it with ONNX Runtime, in memory.
+
+    Parameters are those of :func:`export`; ``X_sample=None`` draws
+    :data:`PARITY_ROWS` rows from the model's training profile
+    (:func:`automl.data.profile.sample_rows`).
+
+    Returns
+    -------
+    (OnnxModel, ParityReport, bytes)
+        An ONNX Runtime session of the graph, the comparison (which passed), and the serialized graph.
+
+    Raises
+    ------
+    OnnxConversionError, OnnxParityError
+        As :func:`export`.
+    """
+    if not (atol > 0):
+        raise ValueError(f"atol must be positive, got {atol!r}")
+    if X_sample is None:
+        from automl.data.profile import sample_rows
+
+        profile = getattr(model, "data_profile_", None)
+        if not profile:
+            raise ValueError(f"{type(model).__name__} has no training profile to draw parity rows from: pass X_sample")
+        X_sample = sample_rows(profile, PARITY_ROWS, seed=0)
+    X = _sample(X_sample)
+    payload = to_onnx_model(model, plugins=plugins).SerializeToString()
+    session = OnnxModel(payload)
+    report = check_parity(session, model, X, atol=atol)
+    if not report.passed:
+        raise OnnxParityError(_parity_message(report), report)
+    return session, report, payload
+
+
 def export(
     model: Any,
     path: str | os.PathLike[str],
-    X_sample: pd.DataFrame,
+    X_sample: pd.DataFrame | None = None,
     *,
     atol: float = 1e-3,
     plugins: Sequence[Any] | None = None,
@@ -429,9 +478,10 @@ def export(
         A fitted estimator.
     path : str or path-like
         The ``.onnx`` file to write.
-    X_sample : DataFrame
+    X_sample : DataFrame, optional
         Rows like those the model will predict on (up to :data:`PARITY_ROWS`
-        are used), e.g. a sample of the training table.
+        are used), e.g. a sample of the training table. Default: rows drawn
+        from the model's training profile.
     atol : float
         The largest difference allowed between a probability of the ONNX model
         and of the model; for a regressor, as a share of the standard deviation
@@ -453,14 +503,7 @@ def export(
     OnnxParityError
         When ONNX Runtime's predictions differ from the model's; nothing is written.
     """
-    if not (atol > 0):
-        raise ValueError(f"atol must be positive, got {atol!r}")
-    X = _sample(X_sample)
-    proto = to_onnx_model(model, plugins=plugins)
-    payload = proto.SerializeToString()
-    report = check_parity(OnnxModel(payload), model, X, atol=atol)
-    if not report.passed:
-        raise OnnxParityError(_parity_message(report), report)
+    _, report, payload = checked_model(model, X_sample, atol=atol, plugins=plugins)
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
     try:
@@ -490,6 +533,7 @@ __all__ = [
     "OnnxParityError",
     "ParityReport",
     "check_parity",
+    "checked_model",
     "export",
     "graph_labels",
     "load_onnx",

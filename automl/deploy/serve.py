@@ -43,6 +43,7 @@ from starlette.requests import ClientDisconnect
 from automl.deploy.metadata import metadata_of
 from automl.deploy.persist import load, read_metadata
 from automl.deploy.requests import InputError, RequestSchema
+from automl.deploy.runtimes import RUNTIMES, OnnxRuntime, SklearnRuntime, make_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ ENV_MODEL = "AUTOML_SERVE_MODEL"
 ENV_LOG = "AUTOML_SERVE_LOG"
 ENV_MAX_BODY_BYTES = "AUTOML_SERVE_MAX_BODY_BYTES"
 ENV_MAX_ROWS = "AUTOML_SERVE_MAX_ROWS"
+ENV_RUNTIME = "AUTOML_SERVE_RUNTIME"
 MAX_BODY_BYTES = 2_000_000
 MAX_ROWS = 10_000
 CLASSIFICATION = ("binary", "multiclass")
@@ -159,6 +161,7 @@ class Served:
     schema: RequestSchema
     metadata: dict[str, Any]
     log: RequestLog | None
+    runtime: SklearnRuntime | OnnxRuntime
 
     @property
     def task(self) -> str:
@@ -183,8 +186,7 @@ class Served:
         records, single = self.schema.parse(body)
         X = self.schema.frame(self.schema.validate(records, single))
         try:
-            raw = np.asarray(self.model.predict(X))
-            proba = self.model.predict_proba(X) if self.task in CLASSIFICATION else None
+            raw, proba = self.runtime(X)
         except (ValueError, TypeError) as exc:  # DataError is a ValueError: the rows do not suit the model
             raise InputError(422, f"the model cannot predict for these rows: {exc}") from None
         predictions = _floats(raw) if raw.dtype.kind == "f" else [_native(v) for v in raw.tolist()]
@@ -249,6 +251,7 @@ def create_app(
     log_path: str | os.PathLike[str] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_rows: int = MAX_ROWS,
+    runtime: str = "sklearn",
 ) -> FastAPI:
     """A FastAPI app that serves a fitted ``AutoML`` (see the module docstring for the endpoints).
 
@@ -262,6 +265,9 @@ def create_app(
         Largest request body accepted (larger: 413).
     max_rows : int
         Most records accepted in one request (more: 413).
+    runtime : {"sklearn", "onnx"}
+        What predicts: the model itself (exact), or ONNX Runtime on the model converted
+        and parity-checked at start-up (fast; see :mod:`automl.deploy.runtimes`).
 
     Returns
     -------
@@ -272,14 +278,19 @@ def create_app(
     ------
     ValueError
         When the model file cannot be loaded, the model is not fitted or records no
-        training schema, or the request log cannot be written.
+        training schema, the request log cannot be written, or the ONNX runtime cannot
+        convert the model or does not reproduce it.
     """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime={runtime!r} is not one of {', '.join(RUNTIMES)}")
     if max_body_bytes < 1 or max_rows < 1:
         raise ValueError(f"max_body_bytes={max_body_bytes} and max_rows={max_rows} must be positive")
     fitted, meta = _load(model)
     schema = RequestSchema.from_model(fitted, max_rows)
     limits = {"max_body_bytes": int(max_body_bytes), "max_rows": int(max_rows)}
-    served = Served(fitted, schema, _metadata(fitted, meta, schema, limits), RequestLog(log_path) if log_path else None)
+    predictor = make_runtime(fitted, runtime)
+    metadata = _metadata(fitted, meta, schema, limits) | {"runtime": predictor.describe()}
+    served = Served(fitted, schema, metadata, RequestLog(log_path) if log_path else None, predictor)
     app = FastAPI(
         title="automl model",
         version=str(served.metadata["versions"].get("automl", "")),
@@ -289,7 +300,7 @@ def create_app(
     app.add_exception_handler(Exception, _unexpected)
     app.openapi = _openapi(app, schema)
     app.state.served = served
-    logger.info("serving a %s model with %d columns", served.task, len(schema.columns))
+    logger.info("serving a %s model with %d columns on %s", served.task, len(schema.columns), predictor.name)
     return app
 
 
@@ -365,8 +376,8 @@ def _openapi(app: FastAPI, schema: RequestSchema) -> Callable[[], dict[str, Any]
 def app_from_env() -> FastAPI:
     """The app of the model file named by ``AUTOML_SERVE_MODEL`` (the factory worker processes call).
 
-    ``AUTOML_SERVE_LOG``, ``AUTOML_SERVE_MAX_BODY_BYTES`` and ``AUTOML_SERVE_MAX_ROWS``
-    set the request log and the limits; :func:`serve` sets them all.
+    ``AUTOML_SERVE_LOG``, ``AUTOML_SERVE_MAX_BODY_BYTES``, ``AUTOML_SERVE_MAX_ROWS`` and
+    ``AUTOML_SERVE_RUNTIME`` set the request log, the limits and the runtime; :func:`serve` sets them all.
     """
     path = os.environ.get(ENV_MODEL)
     if not path:
@@ -376,6 +387,7 @@ def app_from_env() -> FastAPI:
         log_path=os.environ.get(ENV_LOG) or None,
         max_body_bytes=int(os.environ.get(ENV_MAX_BODY_BYTES, MAX_BODY_BYTES)),
         max_rows=int(os.environ.get(ENV_MAX_ROWS, MAX_ROWS)),
+        runtime=os.environ.get(ENV_RUNTIME) or "sklearn",
     )
 
 
@@ -389,6 +401,7 @@ def serve(
     log_level: str = "info",
     max_body_bytes: int = MAX_BODY_BYTES,
     max_rows: int = MAX_ROWS,
+    runtime: str = "sklearn",
 ) -> None:
     """Serve a model file over HTTP with uvicorn until interrupted.
 
@@ -406,6 +419,8 @@ def serve(
         uvicorn's log level: ``"critical"``, ``"error"``, ``"warning"``, ``"info"``, ``"debug"``.
     max_body_bytes, max_rows : int
         The request limits, as in :func:`create_app`.
+    runtime : {"sklearn", "onnx"}
+        What predicts, as in :func:`create_app`.
 
     Raises
     ------
@@ -419,13 +434,20 @@ def serve(
         raise ValueError(f"workers={workers} must be at least 1")
     path = str(Path(model_path).resolve())
     log = str(Path(log_path).resolve()) if log_path else None
-    app = create_app(path, log_path=log, max_body_bytes=max_body_bytes, max_rows=max_rows)  # fails here, not in uvicorn
+    limits = {"max_body_bytes": max_body_bytes, "max_rows": max_rows}
+    app = create_app(path, log_path=log, runtime=runtime, **limits)  # fails here, not in uvicorn
     options = {"host": host, "port": port, "log_level": log_level}
     if workers == 1:
         uvicorn.run(app, **options)
         return
     del app
-    env = {ENV_MODEL: path, ENV_LOG: log or "", ENV_MAX_BODY_BYTES: str(max_body_bytes), ENV_MAX_ROWS: str(max_rows)}
+    env = {
+        ENV_MODEL: path,
+        ENV_LOG: log or "",
+        ENV_MAX_BODY_BYTES: str(max_body_bytes),
+        ENV_MAX_ROWS: str(max_rows),
+        ENV_RUNTIME: runtime,
+    }
     before = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
