@@ -76,6 +76,14 @@ def test_a_few_rows_from_the_same_distribution_are_not_called_drift(classifier, 
     report = drift(classifier, table(20, 10 + seed))
     assert not report.drifted, str(report)
     assert (report.table["chi2_pvalue"] >= 0.01).all()
+    large = report.table["psi"] >= 0.1  # a large PSI by chance is called so, not "stable"
+    assert (report.table.loc[large, "verdict"] == "not significant").all(), str(report)
+    assert (report.table.loc[~large, "verdict"] == "stable").all(), str(report)
+
+
+def test_chance_psi_is_named_not_significant(classifier):
+    reports = [drift(classifier, table(20, 10 + seed)) for seed in range(5)]
+    assert any((r.table["verdict"] == "not significant").any() for r in reports)
 
 
 def test_a_large_shift_is_found_in_a_few_rows(classifier):

@@ -480,3 +480,11 @@ def test_onnx_runtime_refuses_what_it_cannot_convert_before_starting(fitted: dic
     with pytest.raises(ValueError, match="runtime='tensorflow' is not one of sklearn, onnx"):
         serve(fitted["binary"].path, runtime="tensorflow")
     assert create_app(fitted["binary"].model).state.served.metadata["runtime"] == {"name": "sklearn"}
+
+
+def test_onnx_runtime_without_the_extra_says_what_to_install(
+    fitted: dict[str, Fitted], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if the onnx extra were not installed
+    with pytest.raises(ValueError, match=r"pip install 'automl\[onnx\]'"):
+        create_app(fitted["multiclass"].model, runtime="onnx")

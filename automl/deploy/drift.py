@@ -80,7 +80,9 @@ class DriftReport:
         missing_train, missing_new, unseen_share, verdict``), problems
         (``"missing"``, ``"wrong type"``) first, then by PSI, largest first.
         ``verdict`` is ``"stable"`` (PSI < 0.1), ``"moderate"`` (0.1 <= PSI <
-        threshold), ``"drift"`` (PSI >= threshold), ``"missing"`` (the column
+        threshold), ``"drift"`` (PSI >= threshold), ``"not significant"`` (PSI
+        >= 0.1, but the chi-square test cannot tell the shift from chance on
+        this many rows: p >= :data:`ALPHA`), ``"missing"`` (the column
         is absent, or all its values are missing), ``"wrong type"`` (a
         numeric column with values that cannot be read as numbers),
         ``"not used"`` (a column the model ignores) or ``"not checked"``.
@@ -163,8 +165,10 @@ def _verdict(row: dict[str, Any], threshold: float) -> str:
     value, pvalue = row["psi"], row["chi2_pvalue"]
     if math.isnan(value):
         return "not checked"
-    if not math.isnan(pvalue) and pvalue >= ALPHA:
+    if value < STABLE_PSI:
         return "stable"
+    if not math.isnan(pvalue) and pvalue >= ALPHA:
+        return "not significant"
     return "drift" if value >= threshold else "moderate" if value >= STABLE_PSI else "stable"
 
 

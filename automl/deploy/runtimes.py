@@ -74,13 +74,14 @@ class OnnxRuntime:
     name = "onnx"
 
     def __init__(self, model: Any, *, atol: float = 1e-3) -> None:
-        try:
-            from automl.deploy.onnx import checked_model
+        from automl.deploy.onnx import checked_model
+
+        try:  # the converters and ONNX Runtime are imported when first used
+            self.session, self.report, payload = checked_model(model, atol=atol)
         except ImportError as exc:
             raise ValueError(
                 f"the onnx runtime needs skl2onnx and onnxruntime: pip install 'automl[onnx]' ({exc})"
             ) from None
-        self.session, self.report, payload = checked_model(model, atol=atol)
         self.classify = self.session.task in CLASSIFICATION
         logger.info(
             "serving with ONNX Runtime (%.1f MB graph); parity on %d rows: max difference %.3g",
