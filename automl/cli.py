@@ -1,4 +1,4 @@
-"""The ``automl`` command: fit a model on a table, predict with it, read its leaderboard, serve it, check drift.
+"""The ``automl`` command: fit a model on a table, predict, read its leaderboard, serve it, check drift, list plugins.
 
 Every subcommand reads and writes files; errors (a missing file, an unknown
 column, a bad option) end with a one-line message on stderr and exit code 2,
@@ -160,6 +160,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """``automl plugins``: the installed plugins, their distributions and versions, their components, and failures."""
+    from automl.registry.inventory import inventory, inventory_text
+
+    data = inventory()
+    _out(json.dumps(data) if args.json else inventory_text(data))
+    return 0
+
+
 def cmd_drift(args: argparse.Namespace) -> int:
     """``automl drift``: compare new data (a table or a request log) with the model's training profile."""
     from automl.deploy.drift import drift
@@ -254,6 +263,12 @@ def _other_parsers(sub: Any) -> None:
         "converted and parity-checked at start-up, about ten times faster (onnx; needs automl[onnx])",
     )  # fmt: skip
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "plugins", help="list the installed plugins and their components", description=cmd_plugins.__doc__
+    )
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser("drift", help="check new data for drift", description=cmd_drift.__doc__)
     _model_arg(p)

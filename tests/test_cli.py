@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -87,7 +88,7 @@ def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(files, args, message
 
 
 def test_every_subcommand_documents_its_options():
-    for command in ("fit", "predict", "leaderboard", "export-onnx", "serve", "drift"):
+    for command in ("fit", "predict", "leaderboard", "export-onnx", "serve", "drift", "plugins"):
         out = run(command, "--help").stdout
         assert f"usage: automl {command}" in out and "--" in out
 
@@ -103,3 +104,42 @@ def test_export_onnx_writes_a_checked_graph(files):
     np.testing.assert_allclose(graph.predict_proba(X.head(50)), fitted.predict_proba(X.head(50)), atol=1e-3)
     proc = run("export-onnx", str(model), "-o", str(folder / "no" / "such" / "dir.onnx"), check_code=None)
     assert proc.returncode == 2 and "dir.onnx" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _installed(folder, name, code):
+    """A distribution named ``name`` with an ``automl`` entry point, importable from ``folder`` (no pip needed)."""
+    module = name.replace("-", "_")
+    (folder / f"{module}.py").write_text(code)
+    info = folder / f"{module}-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2.3\n")
+    (info / "entry_points.txt").write_text(f"[automl]\n{name.split('-')[-1]} = {module}\n")
+
+
+def test_plugins_lists_installed_plugins_their_components_and_failures(tmp_path):
+    _installed(
+        tmp_path,
+        "automl-probe",
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from automl import ModelSpec, hookimpl\n"
+        "@hookimpl\n"
+        "def automl_register_models(register):\n"
+        "    register(ModelSpec(name='probe', tasks='classification', build=lambda p, c: LogisticRegression()))\n",
+    )
+    _installed(tmp_path, "automl-broken", "import fancyboost_that_does_not_exist\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "automl", "plugins"], capture_output=True, text=True, env=env, timeout=120, check=True
+    )
+    assert "automl-probe 1.2.3 (entry point 'probe' = automl_probe)" in proc.stdout
+    assert "model        probe" in proc.stdout and "binary, multiclass" in proc.stdout
+    assert "failed:" in proc.stdout and "fancyboost_that_does_not_exist" in proc.stdout
+    assert "model        lightgbm" in proc.stdout  # the built-ins too
+    out = subprocess.run(
+        [sys.executable, "-m", "automl", "plugins", "--json"], capture_output=True, text=True, env=env, check=True
+    )
+    data = json.loads(out.stdout)
+    probe = next(p for p in data["plugins"] if p["name"] == "probe")
+    assert (probe["distribution"], probe["version"], probe["builtin"]) == ("automl-probe", "1.2.3", False)
+    assert probe["components"] == [{"kind": "model", "name": "probe", "tasks": ["binary", "multiclass"]}]
+    assert [f["name"] for f in data["failures"]] == ["broken"]

@@ -28,9 +28,7 @@ def test_builtin_preprocessors(check):
     check()
 
 
-@pytest.mark.parametrize(
-    "check", [c for module in BUILTINS[2:] for c in plugin_checks(module)], ids=lambda c: c.id
-)
+@pytest.mark.parametrize("check", [c for module in BUILTINS[2:] for c in plugin_checks(module)], ids=lambda c: c.id)
 def test_builtin_models(check):
     check()
 

@@ -47,10 +47,21 @@ class PluginFailure:
     error: str
 
 
+@dataclass(frozen=True)
+class InstalledPlugin:
+    """An entry point of the ``automl`` group that loaded, and the distribution that provides it."""
+
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+
+
 @dataclass
 class _EntryPointCache:
     loaded: list[tuple[str, Any, str]] | None = None
     failures: list[PluginFailure] = field(default_factory=list)
+    installed: list[InstalledPlugin] = field(default_factory=list)
 
 
 _ENTRY_POINTS = _EntryPointCache()
@@ -61,6 +72,7 @@ def _load_entry_points() -> list[tuple[str, Any, str]]:
     if _ENTRY_POINTS.loaded is None:
         loaded: list[tuple[str, Any, str]] = []
         failures: list[PluginFailure] = []
+        installed: list[InstalledPlugin] = []
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist = getattr(ep, "dist", None)
             version = f"{dist.name} {dist.version}" if dist is not None else ep.value
@@ -76,8 +88,12 @@ def _load_entry_points() -> list[tuple[str, Any, str]]:
                 )
                 continue
             loaded.append((ep.name, obj, version))
+            installed.append(
+                InstalledPlugin(ep.name, ep.value, getattr(dist, "name", None), getattr(dist, "version", None))
+            )
         _ENTRY_POINTS.loaded = loaded
         _ENTRY_POINTS.failures = failures
+        _ENTRY_POINTS.installed = installed
     return _ENTRY_POINTS.loaded
 
 
@@ -85,12 +101,19 @@ def reload_entry_points() -> None:
     """Forget the cached entry points so the next fit looks for plugins again."""
     _ENTRY_POINTS.loaded = None
     _ENTRY_POINTS.failures = []
+    _ENTRY_POINTS.installed = []
 
 
 def plugin_failures() -> list[PluginFailure]:
     """Entry points that failed to load in this process."""
     _load_entry_points()
     return list(_ENTRY_POINTS.failures)
+
+
+def installed_plugins() -> list[InstalledPlugin]:
+    """Entry points of the ``automl`` group that loaded in this process, with their distributions."""
+    _load_entry_points()
+    return list(_ENTRY_POINTS.installed)
 
 
 def _plugin_name(obj: Any) -> str:
@@ -152,8 +175,10 @@ def _register(pm: pluggy.PluginManager, obj: Any, name: str) -> None:
 __all__ = [
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
+    "InstalledPlugin",
     "PluginFailure",
     "get_plugin_manager",
+    "installed_plugins",
     "plugin_failures",
     "reload_entry_points",
 ]

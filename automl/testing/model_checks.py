@@ -76,7 +76,9 @@ def _check_outputs(est: Any, task: str, y: np.ndarray, pred: np.ndarray, proba: 
             "a classifier must set classes_ to the sorted unique labels of y (as scikit-learn's do)",
         )
     if proba is None:
-        raise CheckFailure("the classifier has no predict_proba", "offer predict_proba: metrics such as log_loss need it")
+        raise CheckFailure(
+            "the classifier has no predict_proba", "offer predict_proba: metrics such as log_loss need it"
+        )
     if proba.shape != (n, len(classes)) or not np.all(np.isfinite(proba)):
         raise CheckFailure(
             f"predict_proba returned shape {proba.shape} (expected {(n, len(classes))}) or non-finite values",
@@ -216,7 +218,9 @@ def model_checks(spec: ModelSpec, plugin: Any, *, seeds: int, time_budget: float
     contexts = _contexts(spec)
     checks: list[tuple[str, Callable]] = [("space", lambda: check_space(spec.space, contexts, seeds))]
     for i, default in enumerate(spec.defaults):
-        checks.append((f"default{i}", lambda d=default, i=i: check_default(d, spec.space, contexts, seeds, f"default #{i}")))
+        checks.append(
+            (f"default{i}", lambda d=default, i=i: check_default(d, spec.space, contexts, seeds, f"default #{i}"))
+        )
     checks += [
         ("fit_predict", lambda: check_fits(spec)),
         ("pickle", lambda: check_pickle(spec)),

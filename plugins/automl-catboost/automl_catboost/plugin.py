@@ -19,6 +19,7 @@ from automl_catboost.model import (
     CatBoostModelClassifier,
     CatBoostModelRegressor,
 )
+from automl_catboost.onnx import onnx_converters
 
 #: share of the training rows held out for early stopping
 VALIDATION_FRACTION = 0.1
@@ -163,6 +164,7 @@ def model_spec() -> ModelSpec:
         native_categorical=True,
         cost=5.0,
         trusted_types=TRUSTED_TYPES,
+        onnx_converters=onnx_converters,
     )
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from automl import AutoML, Context, ModelSpec
 from automl.deploy.onnx import OnnxConversionError
-from sklearn.datasets import load_iris, make_classification
+from sklearn.datasets import load_diabetes, load_iris, make_classification
 
 from automl_catboost import plugin
 from automl_catboost.model import (
@@ -152,6 +152,32 @@ def test_automl_finds_and_fits_catboost(task, tmp_path):
         new.loc[new.index[:5], "city"] = ["berlin", None, "tokyo", np.nan, "oslo"]
     predict = fitted.predict if task == "regression" else fitted.predict_proba
     np.testing.assert_array_equal(predict(new), (loaded.predict if task == "regression" else loaded.predict_proba)(new))
+
+
+def one_trial(X: pd.DataFrame, y: pd.Series) -> AutoML:
+    """A fit of the first default alone: the ``native`` preprocessor for categorical columns."""
+    return AutoML(include=["catboost"], time_budget=None, max_trials=1, n_jobs=1, random_state=0, verbose=0).fit(X, y)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_onnx_export_of_a_numeric_table_passes_the_parity_check(task, tmp_path):
     if task == "binary":
-        with pytest.raises(OnnxConversionError, match="no ONNX converter for .*CatBoostModelClassifier"):
-            fitted.to_onnx(tmp_path / "model.onnx")
+        X, y = mixed_table(250)
+        X = X.drop(columns="city")  # numeric only, with missing values
+    elif task == "multiclass":
+        X, y = load_iris(return_X_y=True, as_frame=True)
+        y = pd.Series(np.asarray(["setosa", "versicolor", "virginica"])[y])
+    else:
+        X, y = load_diabetes(return_X_y=True, as_frame=True)
+        X, y = X.iloc[:200], y.iloc[:200]
+    report = one_trial(X, y).to_onnx(tmp_path / "model.onnx", X)
+    assert report.passed
+    assert (tmp_path / "model.onnx").exists()
+
+
+def test_onnx_export_refuses_categorical_features_and_names_the_class(tmp_path):
+    X, y = mixed_table(250)
+    fitted = one_trial(X, y)
+    assert fitted.best_pipeline_.steps[-1][1].cat_features_ == [0]
+    with pytest.raises(OnnxConversionError, match="CatBoostModelClassifier.*categorical features"):
+        fitted.to_onnx(tmp_path / "model.onnx")

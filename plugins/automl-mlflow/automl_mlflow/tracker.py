@@ -1,0 +1,379 @@
+"""``MLflowTracker``: one MLflow run per ``fit``, one nested run per trial, the final model at the end.
+
+The tracker is an automl observer plugin. Its hooks only read what they are
+given and queue the writes; a background :class:`~automl_mlflow.writer.Writer`
+talks to the tracking store, so a slow store does not eat the fit's time budget
+and a failing one costs one :class:`MLflowTrackingWarning`, never the fit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import time
+import warnings
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from automl.context import SearchContext
+from automl.markers import hookimpl
+from automl_mlflow import records
+from automl_mlflow.model import log_pipeline
+from automl_mlflow.writer import Writer
+
+logger = logging.getLogger(__name__)
+
+#: environment variables that switch on the installed (entry-point) tracker, the first set wins
+URI_VARIABLES = ("AUTOML_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI")
+
+#: environment variables naming the experiment when the tracker is not given one, the first set wins
+EXPERIMENT_VARIABLES = ("AUTOML_MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
+
+#: the experiment runs go to when nothing names one
+DEFAULT_EXPERIMENT = "automl"
+
+#: the searches (by their SearchContext) that a tracker given to the fit itself records:
+#: the installed tracker steps aside for them, so a fit never gets two parent runs
+_EXPLICIT: dict[int, weakref.ref] = {}
+
+
+class MLflowTrackingWarning(RuntimeWarning):
+    """The tracking store failed or was slow; the fit went on without (all of) its tracking."""
+
+
+@dataclass
+class _FitRun:
+    """One fit's tracking: where it goes, and the parent run once it exists."""
+
+    context: SearchContext
+    tracking_uri: str | None
+    experiment_name: str
+    started_at: float = field(default_factory=time.time)
+    client: Any = None
+    run_id: str | None = None
+    experiment_id: str | None = None
+    queued: bool = False
+    finished: bool = False
+    active: bool = True
+    n_trials: int = 0
+
+
+class MLflowTracker:
+    """Track automl fits in MLflow.
+
+    Every ``fit`` becomes one parent run (parameters: task, metric, time budget, cv,
+    candidate models, data shape) with one nested run per trial (model, preprocessing and
+    parameters; fold scores, mean score, timings; status and error as tags). At the end the
+    parent run gets the best score, the final model's description, the leaderboard
+    (``leaderboard.csv``) and the final model (``best_pipeline_``) as an MLflow model in
+    ``model/``, which ``mlflow.pyfunc.load_model(f"runs:/{run_id}/model")`` loads.
+
+    Parameters
+    ----------
+    tracking_uri : str or None
+        The tracking store, e.g. ``"sqlite:///mlflow.db"`` or ``"http://host:5000"``. None uses
+        MLflow's default (``MLFLOW_TRACKING_URI``, or MLflow's local default).
+    experiment_name : str or None
+        The experiment, created when missing. None reads ``AUTOML_MLFLOW_EXPERIMENT_NAME``,
+        then ``MLFLOW_EXPERIMENT_NAME``, else ``"automl"``.
+    run_name : str or None
+        Name of the parent run; None lets MLflow pick one.
+    tags : dict or None
+        Extra tags for the parent run.
+    log_trials : bool
+        Log a nested run per trial.
+    log_model : bool
+        Log the final model.
+    finish_timeout : float
+        Seconds the end of ``fit`` waits at most for the writes still queued (the final model
+        among them); what is left is written in the background, and waited for (as long again)
+        when the interpreter exits. ``flush()`` waits for it.
+    only_if_configured : bool
+        Track only when ``AUTOML_MLFLOW_TRACKING_URI`` or ``MLFLOW_TRACKING_URI`` is set (read
+        at each fit; the first set is the store). The installed plugin is such a tracker, and
+        steps aside for a fit that has a tracker of its own.
+
+    Examples
+    --------
+    >>> from automl import AutoML
+    >>> from automl_mlflow import MLflowTracker
+    >>> tracker = MLflowTracker(tracking_uri="sqlite:///mlflow.db", experiment_name="churn")
+    >>> automl = AutoML(time_budget=30, plugins=[tracker]).fit(X, y)  # doctest: +SKIP
+    >>> tracker.last_run_id  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        experiment_name: str | None = None,
+        *,
+        run_name: str | None = None,
+        tags: dict[str, Any] | None = None,
+        log_trials: bool = True,
+        log_model: bool = True,
+        finish_timeout: float = 30.0,
+        only_if_configured: bool = False,
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment_name = experiment_name
+        self.run_name = run_name
+        self.tags = dict(tags or {})
+        self.log_trials = log_trials
+        self.log_model = log_model
+        self.finish_timeout = finish_timeout
+        self.only_if_configured = only_if_configured
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        self._writer = Writer()
+        self._fit: _FitRun | None = None
+        self.last_run_id: str | None = None
+        self.last_model_uri: str | None = None
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    @classmethod
+    def from_environment(cls) -> MLflowTracker:
+        """The tracker the entry point installs: it tracks only when a tracking URI variable is set."""
+        return cls(only_if_configured=True)
+
+    # -- pickling (an estimator's parameters are deep-copied by scikit-learn's clone) --
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_") and not k.startswith("last_")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_runtime()
+
+    def __repr__(self) -> str:
+        where = "from environment" if self.only_if_configured else repr(self.tracking_uri)
+        return f"MLflowTracker({where}, experiment_name={self.experiment_name!r})"
+
+    # -- hooks --------------------------------------------------------------------------
+    @hookimpl
+    def automl_search_started(self, context: SearchContext) -> None:
+        """Prepare the parent run of this fit (written once the first trial finishes)."""
+        self._abandon_previous()
+        uri = self._resolve_uri()
+        if uri is False:
+            self._fit = None
+            return
+        if not self.only_if_configured:
+            _claim(context)
+        self._writer.reset()
+        self._fit = _FitRun(context, uri, self._resolve_experiment())
+
+    @hookimpl
+    def automl_trial_finished(self, result: Any) -> None:
+        """Queue the trial's nested run."""
+        fit = self._active_fit()
+        if fit is None:
+            return
+        fit.n_trials += 1
+        if self.log_trials:
+            record = records.trial_record(result)
+            self._writer.submit(lambda: self._write_trial(fit, record))
+
+    @hookimpl
+    def automl_fit_finished(self, automl: Any) -> None:
+        """Queue the summary, leaderboard and model; wait for the writes at most ``finish_timeout`` seconds."""
+        fit = self._active_fit()
+        if fit is None:
+            return
+        summary = records.summary_record(automl)
+        board = records.leaderboard_csv(automl.leaderboard_)
+        self._writer.submit(lambda: self._write_end(fit, automl, summary, board))
+        if not self._writer.flush(self.finish_timeout):
+            warnings.warn(
+                f"automl-mlflow: the tracking store {self._where(fit)} is slow: the fit returns after "
+                f"{self.finish_timeout:g}s and the rest is written in the background (tracker.flush() waits for it)",
+                MLflowTrackingWarning,
+                stacklevel=2,
+            )
+        self._report_failure(fit)
+
+    # -- public helpers -----------------------------------------------------------------
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait for every queued write.
+
+        Parameters
+        ----------
+        timeout : float or None
+            Seconds to wait at most; None waits as long as it takes.
+
+        Returns
+        -------
+        bool
+            True when everything queued has been written (or dropped after a failure).
+        """
+        done = self._writer.flush(timeout)
+        if self._fit is not None:
+            self._report_failure(self._fit)
+        return done
+
+    # -- in the fit's thread ------------------------------------------------------------
+    def _resolve_uri(self) -> str | None | bool:
+        """The store of this fit: the given URI, None for MLflow's default, False when not switched on."""
+        if not self.only_if_configured:
+            return self.tracking_uri
+        for name in URI_VARIABLES:
+            if os.environ.get(name):
+                return os.environ[name]
+        return False
+
+    def _resolve_experiment(self) -> str:
+        if self.experiment_name:
+            return self.experiment_name
+        for name in EXPERIMENT_VARIABLES:
+            if os.environ.get(name):
+                return os.environ[name]
+        return DEFAULT_EXPERIMENT
+
+    def _active_fit(self) -> _FitRun | None:
+        """This fit's tracking, the parent run queued on first use; None when not tracking."""
+        fit = self._fit
+        if fit is None or not fit.active:
+            return None
+        if self._report_failure(fit):
+            return None
+        if not fit.queued:
+            if self.only_if_configured and _claimed(fit.context):
+                logger.debug("automl-mlflow: the fit has its own MLflowTracker; the installed one steps aside")
+                fit.active = False
+                return None
+            fit.queued = True
+            self._writer.submit(lambda: self._write_start(fit))
+        return fit
+
+    def _report_failure(self, fit: _FitRun) -> bool:
+        """Turn a failed write into one warning and stop tracking this fit; True if it failed."""
+        failure = self._writer.failure
+        if failure is None or not fit.active:
+            return failure is not None
+        fit.active = False
+        warnings.warn(
+            f"automl-mlflow: tracking to {self._where(fit)} failed and is off for this fit, which goes on: "
+            f"{type(failure).__name__}: {_first_line(failure)}",
+            MLflowTrackingWarning,
+            stacklevel=3,
+        )
+        return True
+
+    def _abandon_previous(self) -> None:
+        """A previous fit of this tracker that never finished (it raised): end its parent run as FAILED."""
+        fit = self._fit
+        if fit is not None and fit.queued and not fit.finished and fit.active:
+            self._writer.submit(lambda: _terminate(fit, "FAILED"))
+            self._writer.flush(self.finish_timeout)
+
+    @staticmethod
+    def _where(fit: _FitRun) -> str:
+        return repr(fit.tracking_uri) if fit.tracking_uri else "MLflow's default store"
+
+    # -- in the writer's thread ---------------------------------------------------------
+    def _write_start(self, fit: _FitRun) -> None:
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=fit.tracking_uri)
+        experiment_id = _experiment_id(client, fit.experiment_name)
+        tags = records.clean_params({"automl.plugin": "automl-mlflow", **self.tags})
+        if self.run_name:
+            tags["mlflow.runName"] = self.run_name
+        fit.experiment_id = experiment_id
+        run = client.create_run(experiment_id, start_time=int(fit.started_at * 1000), tags=tags)
+        fit.client, fit.run_id = client, run.info.run_id
+        self.last_run_id = fit.run_id
+        _log(client, fit.run_id, params=records.search_params(fit.context))
+        logger.info("automl-mlflow: run %s in experiment %r at %s", fit.run_id, fit.experiment_name, self._where(fit))
+
+    def _write_trial(self, fit: _FitRun, record: records.RunRecord) -> None:
+        client = fit.client
+        now = int(time.time() * 1000)
+        tags = {"mlflow.parentRunId": fit.run_id, "mlflow.runName": record.name, **record.tags}
+        run = client.create_run(fit.experiment_id, start_time=now - int(record.duration * 1000), tags=tags)
+        _log(client, run.info.run_id, params=record.params, metrics=record.metrics, timestamp=now)
+        client.set_terminated(run.info.run_id, status=record.status, end_time=now)
+
+    def _write_end(self, fit: _FitRun, automl: Any, summary: records.RunRecord, board: str) -> None:
+        client, run_id = fit.client, fit.run_id
+        _log(client, run_id, params=summary.params, metrics=summary.metrics, tags=summary.tags)
+        client.log_text(run_id, board, "leaderboard.csv")
+        client.log_text(run_id, repr(automl.best_pipeline_), "pipeline.txt")
+        if self.log_model:
+            self.last_model_uri = log_pipeline(client, run_id, automl)
+            client.set_tag(run_id, "automl.model_uri", self.last_model_uri)
+        _terminate(fit, "FINISHED")
+
+
+def _experiment_id(client: Any, name: str) -> str:
+    """The id of the experiment ``name``, created when missing (or by a concurrent fit meanwhile)."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    try:
+        return client.create_experiment(name)
+    except Exception:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+def _log(
+    client: Any,
+    run_id: str,
+    *,
+    params: dict[str, str] | None = None,
+    metrics: list[tuple[str, float, int]] | None = None,
+    tags: dict[str, str] | None = None,
+    timestamp: int | None = None,
+) -> None:
+    """Write params, metrics and tags in one batch."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    stamp = timestamp or int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[Metric(key, value, stamp, step) for key, value, step in metrics or ()],
+        params=[Param(key, value) for key, value in (params or {}).items()],
+        tags=[RunTag(key, value) for key, value in (tags or {}).items()],
+    )
+
+
+def _terminate(fit: _FitRun, status: str) -> None:
+    if fit.client is not None and fit.run_id is not None and not fit.finished:
+        fit.client.set_terminated(fit.run_id, status=status)
+    fit.finished = True
+
+
+def _claim(context: SearchContext) -> None:
+    for key in [k for k, ref in _EXPLICIT.items() if ref() is None]:
+        del _EXPLICIT[key]
+    _EXPLICIT[id(context)] = weakref.ref(context)
+
+
+def _claimed(context: SearchContext) -> bool:
+    ref = _EXPLICIT.get(id(context))
+    return ref is not None and ref() is context
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else ""
+
+
+def _close_at_exit(ref: weakref.ref) -> None:
+    """At exit: give the queued writes ``finish_timeout`` seconds, end an unfinished parent run as FAILED."""
+    tracker = ref()
+    if tracker is None or tracker._fit is None:
+        return
+    fit = tracker._fit
+    if fit.queued and not fit.finished and fit.active:
+        tracker._writer.flush(tracker.finish_timeout)
+        if not fit.finished and tracker._writer.failure is None:
+            tracker._writer.submit(lambda: _terminate(fit, "FAILED"))
+            tracker._writer.flush(tracker.finish_timeout)
+
+
+__all__ = ["DEFAULT_EXPERIMENT", "EXPERIMENT_VARIABLES", "URI_VARIABLES", "MLflowTracker", "MLflowTrackingWarning"]
