@@ -7,7 +7,7 @@ import logging
 import math
 import numbers
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,13 @@ class AutoML(BaseEstimator):
         measured again after its refit and replaced by the next candidate if
         it is over. The log reports what the limit costs out of fold. None: no
         limit.
+    column_kinds : mapping or None
+        Column name -> ``"numeric"``, ``"categorical"``, ``"text"`` or
+        ``"drop"``, overriding how a column is read (a numeric code that is a
+        category, a short text, a column to ignore). Free-text columns (several
+        words per value, mostly distinct) are found automatically and need a
+        plugin that prepares text (``pip install automl-text``); without one
+        they are dropped with a :class:`~automl.DataWarning`.
 
     Attributes
     ----------
@@ -158,6 +165,7 @@ class AutoML(BaseEstimator):
         memory_limit: Any = "auto",
         ensemble: bool = True,
         infer_limit: float | None = None,
+        column_kinds: Mapping[str, str] | None = None,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -173,6 +181,7 @@ class AutoML(BaseEstimator):
         self.memory_limit = memory_limit
         self.ensemble = ensemble
         self.infer_limit = infer_limit
+        self.column_kinds = column_kinds
 
     # -- argument checks --------------------------------------------------------
     def _check_params(self) -> None:
@@ -269,6 +278,7 @@ class AutoML(BaseEstimator):
             time_budget=self.time_budget,
             random_state=self.random_state,
             measure_latency=self.infer_limit is not None,
+            column_kinds=self.column_kinds,
         )
 
     def _settings(self, n_workers: int) -> SearchSettings:
@@ -453,6 +463,7 @@ class AutoMLClassifier(ClassifierMixin, AutoML):
         memory_limit: Any = "auto",
         ensemble: bool = True,
         infer_limit: float | None = None,
+        column_kinds: Mapping[str, str] | None = None,
     ) -> None:
         self.metric = metric
         self.time_budget = time_budget
@@ -467,6 +478,7 @@ class AutoMLClassifier(ClassifierMixin, AutoML):
         self.memory_limit = memory_limit
         self.ensemble = ensemble
         self.infer_limit = infer_limit
+        self.column_kinds = column_kinds
 
     def _task_arg(self) -> str:
         return "classification"

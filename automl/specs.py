@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from automl.context import Context
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
-COLUMN_KINDS = ("numeric", "categorical")
+COLUMN_KINDS = ("numeric", "categorical", "text")
 #: the value a categorical column holds where it is missing, when it had no value
 #: at all in the rows a pipeline was fitted on; imputers of categories fill with it too
 MISSING = "__missing__"
@@ -165,10 +165,12 @@ class PreprocessorSpec:
     ----------
     name : str
         Unique name, e.g. ``"onehot"``.
-    kind : {"numeric", "categorical"}
+    kind : {"numeric", "categorical", "text"}
         The kind of column it prepares. Numeric columns arrive as float64 with
         NaN for missing values; categorical columns as ``object`` strings with NaN
-        (or :data:`MISSING` in a column that had no value in the rows of ``fit``).
+        (or :data:`MISSING` in a column that had no value in the rows of ``fit``);
+        free-text columns as ``object`` strings with NaN. Text columns are kept
+        only when a preprocessor of kind ``"text"`` is registered.
     build : callable
         ``build(params, ctx) -> transformer``: an unfitted scikit-learn transformer.
     space : callable, optional

@@ -86,7 +86,7 @@ def test_cost_must_be_positive(cost):
 
 def test_preprocessor_kind_must_be_known():
     with pytest.raises(ValueError, match="kind must be one of"):
-        PreprocessorSpec(name="p", kind="text", build=build)
+        PreprocessorSpec(name="p", kind="image", build=build)
 
 
 def test_preprocessor_accepts_by_tags():

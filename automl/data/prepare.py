@@ -65,6 +65,7 @@ def prepare(
     time_budget: float | None,
     random_state: int | None,
     measure_latency: bool = False,
+    column_kinds: Mapping[str, str] | None = None,
 ) -> Prepared:
     """Check X and y against the fit's arguments and prepare the problem the search runs on.
 
@@ -81,7 +82,7 @@ def prepare(
     target = encode_target(ys, task)
     scorer = resolve_metric(metric, task, components.metrics)
     # the kind of every column is decided on all rows, those without a target too: X itself can be predicted
-    schema = infer_schema(X_all)
+    schema = _without_unprepared_text(infer_schema(X_all, _kinds(column_kinds)), components)
     infinite = infinite_columns(Xf, [c for c in schema.kept if c.kind == "numeric"])
     if infinite:  # the pipelines' TableCleaner treats them as missing
         warnings.warn(infinite_message(infinite), DataWarning, stacklevel=4)
@@ -103,6 +104,32 @@ def prepare(
     )
     builder = PipelineBuilder(components.models, components.preprocessors, schema, ctx, n_rows_all=len(Xf))
     return Prepared(problem=problem, schema=schema, cv=cv_desc, models=models, builder=builder)
+
+
+def _kinds(column_kinds: Any) -> dict[str, str] | None:
+    if column_kinds is None:
+        return None
+    if not isinstance(column_kinds, Mapping):
+        raise ValueError(
+            f"column_kinds must be a dict of column name -> kind, got {type(column_kinds).__name__}; "
+            "e.g. column_kinds={'zip_code': 'categorical', 'review': 'text'}"
+        )
+    return dict(column_kinds)
+
+
+def _without_unprepared_text(schema: Schema, components: Components) -> Schema:
+    """The schema, its text columns dropped (with a warning naming them) when no plugin prepares text."""
+    text = schema.names("text")
+    if not text or any(p.kind == "text" for p in components.preprocessors.values()):
+        return schema
+    warnings.warn(
+        f"column(s) {text} hold free text, which no installed plugin prepares, so they are ignored: "
+        "pip install automl-text (TF-IDF for text columns) to use them, or pass "
+        "column_kinds={name: 'categorical'} to read one as categories",
+        DataWarning,
+        stacklevel=5,
+    )
+    return schema.without_text("free text, and no installed plugin prepares text")
 
 
 def _rows(X: Any, y: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:

@@ -33,11 +33,15 @@ def numbers_of(s: pd.Series, kind: str, source: str = "number") -> np.ndarray:
     """A column as float64, NaN where missing or unreadable.
 
     Datetimes as seconds since the epoch, durations (``source="timedelta"`` or
-    a ``timedelta64`` column) as seconds, like the pipeline reads them.
+    a ``timedelta64`` column) as seconds, like the pipeline reads them; free
+    text (``kind="text"``) as its number of words.
     """
     if source == "timedelta" or (isinstance(s.dtype, np.dtype) and s.dtype.kind == "m"):
         plain = s if isinstance(s.dtype, np.dtype) and s.dtype.kind == "m" else s.astype(object)
         return pd.to_timedelta(plain, errors="coerce").dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+    if kind == "text":  # free text is watched through its length in words
+        words = s.astype(object).map(lambda v: np.nan if v is None or v is pd.NA or v != v else len(str(v).split()))
+        return words.to_numpy(dtype=float, na_value=np.nan)
     if kind == "datetime":
         parsed = pd.Series(pd.to_datetime(s, errors="coerce", utc=True, format="mixed"))
         stamps = parsed.astype("datetime64[ns, UTC]").dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
@@ -79,7 +83,7 @@ def category_profile(values: pd.Series) -> dict[str, Any]:
 
 def column_profile(s: pd.Series, kind: str, source: str = "number") -> dict[str, Any]:
     """The profile of one column of the kind (and source) the schema gave it."""
-    if kind in ("numeric", "datetime"):
+    if kind in ("numeric", "datetime", "text"):
         return numeric_profile(numbers_of(s, kind, source))
     if kind == "categorical":
         return category_profile(s)

@@ -6,6 +6,7 @@ and the last-resort baseline's alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,19 @@ _SELECTORS = {
 }
 
 
+def _selector(kind: str, schema: Schema) -> make_column_selector:
+    """The columns of one kind in the cleaned table: by dtype, and by name where text columns share the string dtype."""
+    text = [re.escape(c.safe) for c in schema.kept if c.kind == "text"]
+    if not text:
+        return _SELECTORS[kind]
+    names = "|".join(text)
+    if kind == "text":
+        return make_column_selector(pattern=f"^(?:{names})$")
+    if kind == "categorical":
+        return make_column_selector(pattern=f"^(?!(?:{names})$)", dtype_exclude="number")
+    return _SELECTORS[kind]
+
+
 def build_pipeline(
     config: TrialConfig,
     models: Mapping[str, ModelSpec],
@@ -71,7 +85,7 @@ def build_pipeline(
     pandas_output = False
     for kind, (name, params) in sorted(config.preprocessing.items()):
         spec = preprocessors[name]
-        transformers.append((kind, spec.build(params, ctx), _SELECTORS[kind]))
+        transformers.append((kind, spec.build(params, ctx), _selector(kind, schema)))
         pandas_output = pandas_output or spec.pandas_output
     prepare = PrepareColumns(transformers, remainder="drop", verbose_feature_names_out=False, sparse_threshold=0.0)
     if pandas_output:

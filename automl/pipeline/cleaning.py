@@ -264,7 +264,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         if dates:
             parts = [self._date_parts(df[c.name], c) for c in dates]
             values = np.column_stack([values, *parts]) if numeric else np.column_stack(parts)
-        strings = [c for c in kept if c.kind == "categorical"]
+        strings = [c for c in kept if c.kind in ("categorical", "text")]
         layout = self._layout()
         blocks = [pd.DataFrame(values, columns=layout.floats, index=index, copy=False)] if len(layout.floats) else []
         if strings:
@@ -281,7 +281,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             for c in kept:
                 if c.kind == "datetime":
                     floats += [f"{c.safe}_{p}" for p in self.date_parts_[c.name]]
-            strings = [c.safe for c in kept if c.kind == "categorical"]
+            strings = [c.safe for c in kept if c.kind in ("categorical", "text")]
             both = pd.Index(floats + strings, dtype=object)
             names = pd.Index(self.feature_names_out_, dtype=object)
             order = None if both.equals(names) else both.get_indexer(names)
@@ -295,7 +295,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         return state
 
     def _strings(self, df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> np.ndarray:
-        """The categorical columns as one object array of strings, NaN (or ``MISSING``) for missing values."""
+        """The categorical and text columns as one object array of strings, NaN (or ``MISSING``) for missing values."""
         out = np.empty((len(df), len(infos)), dtype=object)
         for i, c in enumerate(infos):
             out[:, i] = df[c.name].astype(object).to_numpy()
@@ -326,7 +326,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         return self.feature_names_out_.copy()
 
     def columns_of_kind(self, kind: str) -> list[str]:
-        """Output names of the columns of one kind (``"numeric"`` or ``"categorical"``)."""
+        """Output names of the columns of one kind (``"numeric"``, ``"categorical"`` or ``"text"``)."""
         check_is_fitted(self, "schema_")
         return [n for n, k in zip(self.feature_names_out_, self.kinds_out_, strict=True) if k == kind]
 

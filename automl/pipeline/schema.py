@@ -6,7 +6,8 @@ import datetime
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,12 @@ logger = logging.getLogger(__name__)
 #: an object/string column with more distinct values than this share of rows,
 #: all distinct, is treated as an identifier and ignored
 ID_MIN_ROWS = 20
+#: a string column is free text when its values hold at least this many words on average ...
+TEXT_MIN_WORDS = 3.0
+#: ... and at least this share of its values are distinct (labels repeat; sentences rarely do)
+TEXT_MIN_DISTINCT = 0.3
+#: the kinds a user may give a column (``AutoML(column_kinds={...})``)
+KINDS = ("numeric", "categorical", "text", "drop")
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ class ColumnInfo:
     ----------
     name : str
         The column's name in the user's table.
-    kind : {"numeric", "categorical", "datetime", "drop"}
+    kind : {"numeric", "categorical", "text", "datetime", "drop"}
         How the column is prepared; ``"drop"`` columns are ignored.
     safe : str
         Name used inside the pipeline (letters, digits and ``_`` only, unique).
@@ -65,10 +72,14 @@ class Schema:
 
     @property
     def prepared_kinds(self) -> tuple[str, ...]:
-        """The kinds of column the preprocessors receive: ``"numeric"`` (numbers and dates) and ``"categorical"``."""
-        kinds = {"datetime": "numeric", "numeric": "numeric", "categorical": "categorical"}
+        """The kinds of column the preprocessors receive: numeric (numbers and dates), categorical, text."""
+        kinds = {"datetime": "numeric", "numeric": "numeric", "categorical": "categorical", "text": "text"}
         present = {kinds[c.kind] for c in self.kept}
-        return tuple(k for k in ("numeric", "categorical") if k in present)
+        return tuple(k for k in ("numeric", "categorical", "text") if k in present)
+
+    def without_text(self, reason: str) -> Schema:
+        """The schema with its text columns dropped for ``reason``."""
+        return Schema(tuple(replace(c, kind="drop", reason=reason) if c.kind == "text" else c for c in self.columns))
 
     @property
     def kept(self) -> tuple[ColumnInfo, ...]:
@@ -214,31 +225,85 @@ def _column_kind(s: pd.Series, name: str) -> tuple[str, str, str]:
     raise DataError(f"column {name!r} has unsupported dtype {dtype}; convert it to numbers or strings")
 
 
-def infer_schema(X: pd.DataFrame) -> Schema:
+def looks_like_text(values: pd.Series) -> bool:
+    """Whether the non-missing strings ``values`` are free text: several words each, and mostly distinct.
+
+    Labels (``"New York"``, ``"part-time"``) repeat or hold one or two words;
+    sentences hold :data:`TEXT_MIN_WORDS` words or more on average and rarely repeat.
+    """
+    if len(values) < ID_MIN_ROWS:
+        return False
+    sample = values.iloc[:2000].astype(str)
+    words = sample.str.split().str.len().mean()
+    return bool(words >= TEXT_MIN_WORDS and sample.nunique() >= TEXT_MIN_DISTINCT * len(sample))
+
+
+def _automatic_kind(s: pd.Series, name: str, n: int) -> tuple[str, str, str]:
+    """(kind, source, reason) of one column by its values alone."""
+    if s.isna().all():  # whatever its dtype
+        return "drop", "object", "all values are missing"
+    kind, source, reason = _column_kind(s, name)
+    if s.nunique(dropna=False) <= 1:
+        return "drop", source, "constant"
+    if kind == "categorical" and source != "category":
+        nonnull = s.dropna()
+        if looks_like_text(nonnull):
+            return "text", source, "free text"
+        if len(nonnull) >= ID_MIN_ROWS and nonnull.nunique() == len(nonnull) and len(nonnull) > 0.9 * n:
+            return "drop", source, "every value is distinct (an identifier)"
+    return kind, source, reason
+
+
+def _given_kind(name: str, kind: str, automatic: tuple[str, str, str]) -> tuple[str, str, str]:
+    """(kind, source, reason) of a column whose kind the user gave; DataError when its values cannot have it."""
+    if kind not in KINDS:
+        raise DataError(f"column_kinds[{name!r}] = {kind!r}: use one of {', '.join(KINDS)}")
+    auto_kind, source, _ = automatic
+    if kind == "drop":
+        return "drop", source, "dropped by column_kinds"
+    if kind == "numeric" and auto_kind not in ("numeric", "drop"):
+        raise DataError(
+            f"column_kinds[{name!r}] = 'numeric', but column {name!r} holds values that are not numbers "
+            f"(it reads as {auto_kind}); convert it with pd.to_numeric first"
+        )
+    if auto_kind == "datetime" and kind != "datetime":
+        raise DataError(f"column_kinds[{name!r}] = {kind!r}, but column {name!r} holds dates")
+    if kind == "numeric":
+        return "numeric", source, ""
+    return kind, "object" if source == "number" and kind == "text" else source, f"{kind} by column_kinds"
+
+
+def infer_schema(X: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> Schema:
     """Decide how every column of a training table is used.
 
     Constant and all-missing columns are dropped; string columns whose values are
-    all distinct (identifiers) are dropped; every other column is numeric,
-    categorical or datetime.
+    all distinct (identifiers) are dropped; string columns of several words per
+    value, mostly distinct, are free text (:func:`looks_like_text`); every other
+    column is numeric, categorical or datetime.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The training table.
+    kinds : mapping, optional
+        Column name -> ``"numeric"``, ``"categorical"``, ``"text"`` or ``"drop"``, overriding the
+        automatic choice (e.g. a numeric code that is a category, a short text).
+
+    Raises
+    ------
+    DataError
+        When ``kinds`` names a column that does not exist, or a kind its values cannot have.
     """
     n = len(X)
+    kinds = dict(kinds or {})
+    unknown = [k for k in kinds if k not in X.columns]
+    if unknown:
+        raise DataError(f"column_kinds names {unknown}, which X does not hold; its columns: {list(X.columns)[:20]}")
     infos: list[ColumnInfo] = []
     safes = _safe_names(list(X.columns))
     for name, safe in zip(X.columns, safes, strict=True):
-        s = X[name]
-        if s.isna().all():  # whatever its dtype
-            infos.append(
-                ColumnInfo(name=name, kind="drop", safe=safe, reason="all values are missing", source="object")
-            )
-            continue
-        kind, source, reason = _column_kind(s, name)
-        n_unique = s.nunique(dropna=False)
-        if n_unique <= 1:
-            kind, reason = "drop", "constant"
-        elif kind == "categorical" and source != "category":
-            nonnull = s.dropna()
-            if len(nonnull) >= ID_MIN_ROWS and nonnull.nunique() == len(nonnull) and len(nonnull) > 0.9 * n:
-                kind, reason = "drop", "every value is distinct (an identifier)"
+        automatic = _automatic_kind(X[name], name, n)
+        kind, source, reason = _given_kind(name, kinds[name], automatic) if name in kinds else automatic
         infos.append(ColumnInfo(name=name, kind=kind, safe=safe, reason=reason, source=source))
     schema = Schema(tuple(infos))
     for c in schema.columns:
@@ -253,4 +318,4 @@ def infer_schema(X: pd.DataFrame) -> Schema:
     return schema
 
 
-__all__ = ["ID_MIN_ROWS", "ColumnInfo", "Schema", "as_frame", "infer_schema", "is_duration"]
+__all__ = ["ID_MIN_ROWS", "KINDS", "ColumnInfo", "Schema", "as_frame", "infer_schema", "is_duration", "looks_like_text"]

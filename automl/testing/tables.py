@@ -44,12 +44,22 @@ def categorical_table(task: str, *, seed: int = 0) -> tuple[pd.DataFrame, np.nda
 
 
 def column_table(kind: str, *, seed: int = 0, unseen: bool = False) -> pd.DataFrame:
-    """Columns of one kind as preprocessors receive them: numeric float64 with NaN, categorical object with NaN."""
+    """Columns of one kind as preprocessors receive them: numeric float64, categorical or text object, NaN missing."""
     rng = np.random.default_rng(seed)
     if kind == "numeric":
         values = rng.normal(size=(N_ROWS, 3))
         values[rng.random(values.shape) < 0.1] = np.nan
         return pd.DataFrame(values, columns=["a", "b", "c"])
+    if kind == "text":
+        words = np.array("the a quick slow red green fox dog jumps sleeps over under lazy happy".split())
+        if unseen:
+            words = np.append(words, ["zebra", "quantum"])
+        data = {}
+        for name in ("a", "b"):
+            column = np.array([" ".join(rng.choice(words, size=rng.integers(3, 9))) for _ in range(N_ROWS)], object)
+            column[rng.random(N_ROWS) < 0.1] = np.nan
+            data[name] = column
+        return pd.DataFrame(data)
     levels = ["red", "green", "blue", "unseen"] if unseen else ["red", "green", "blue"]
     data = {}
     for name in ("a", "b"):

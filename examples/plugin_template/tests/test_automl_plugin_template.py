@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from automl_plugin_template import plugin
 from sklearn.datasets import load_iris
 
 from automl import AutoML
 from automl.testing import parametrize_plugin_checks
-from automl_plugin_template import plugin
 
 
 @parametrize_plugin_checks(plugin)
