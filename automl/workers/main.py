@@ -64,6 +64,20 @@ def _import_heavy_modules() -> None:
         import sklearn.linear_model  # noqa: F401
     except Exception:  # pragma: no cover - imported lazily by the pipelines anyway
         pass
+    _import_installed_plugins()
+
+
+def _import_installed_plugins() -> None:
+    """Import the installed plugins' modules (and the libraries they import), so a trial's first fold does not."""
+    from importlib import metadata
+
+    from automl.markers import PROJECT_NAME
+
+    for ep in metadata.entry_points(group=PROJECT_NAME):
+        try:
+            ep.load()
+        except Exception:  # the parent reports a plugin that fails to load; a worker just goes without it
+            continue
 
 
 def serve(conn: Any, memory_limit: int, parent: int) -> int:
