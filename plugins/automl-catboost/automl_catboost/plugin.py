@@ -25,7 +25,7 @@ from automl_catboost.onnx import onnx_converters
 VALIDATION_FRACTION = 0.1
 
 #: most trees: with early stopping (a ceiling) and without it
-MAX_TREES_EARLY, MAX_TREES_FIXED = 3000, 1000
+MAX_TREES_EARLY, MAX_TREES_FIXED = 3000, 500
 
 #: what a fitted model holds, for the safe model format (CatBoost's state is its serialized model, bytes)
 TRUSTED_TYPES = (

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from automl import AutoML, Context, ModelSpec
 from automl.deploy.onnx import OnnxConversionError
+from automl.testing import parametrize_plugin_checks
 from sklearn.datasets import load_diabetes, load_iris, make_classification
 
 from automl_catboost import plugin
@@ -49,6 +50,11 @@ def mixed_table(n: int, task: str = "binary", seed: int = 0) -> tuple[pd.DataFra
 def as_category(X: pd.DataFrame) -> pd.DataFrame:
     """What the ``native`` preprocessor hands a model: the categorical column as pandas ``category``."""
     return X.assign(city=X["city"].astype("category"))
+
+
+@parametrize_plugin_checks(plugin)
+def test_conformance(check):
+    check()
 
 
 def test_spec_validates_and_declares_its_tags():
