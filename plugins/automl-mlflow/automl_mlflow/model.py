@@ -9,6 +9,7 @@ signature inferred from the training columns the estimator exposes.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import logging
 import os
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from automl_mlflow.records import dropped_columns, example_frame
+from automl_mlflow.records import example_frame
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +29,8 @@ BASE_MODULES = ("automl", "sklearn", "skops", "numpy", "pandas")
 ARTIFACT_PATH = "model"
 
 
-def signature_of(automl: Any) -> Any:
-    """The model signature: the training columns and their types in, the predictions out.
-
-    Columns the pipeline drops when cleaning are optional. None when the estimator was
-    fitted on an array.
+def model_payload(automl: Any) -> dict[str, Any]:
+    """What the writer process needs to log the final model, read from the fitted estimator's attributes.
 
     Parameters
     ----------
@@ -41,31 +39,58 @@ def signature_of(automl: Any) -> Any:
 
     Returns
     -------
-    mlflow.models.ModelSignature or None
+    dict
+        ``pipeline`` (``best_pipeline_``), ``example`` (a two-row frame of the training columns'
+        types, or None), ``task``, ``classes``,
+        ``metric`` and ``trusted`` (the types automl's safe format loads here).
     """
-    from mlflow.models import ModelSignature, infer_signature
-    from mlflow.types import ColSpec, Schema
+    from automl.deploy.trust import trusted_types
 
-    frame = example_frame(automl)
+    return {
+        "pipeline": automl.best_pipeline_,
+        "example": example_frame(automl),
+        "task": str(getattr(automl, "task_", "")),
+        "classes": np.asarray(automl.classes_) if hasattr(automl, "classes_") else None,
+        "metric": str(getattr(automl, "metric_", "")),
+        "trusted": sorted(trusted_types(automl.plugins or ())),
+    }
+
+
+def signature_of(model: dict[str, Any]) -> Any:
+    """The model signature: the training columns and their types in, the predictions out.
+
+    Every training column is required, those the pipeline drops when cleaning too (the
+    pipeline asks for them); extra columns are ignored.
+
+    Parameters
+    ----------
+    model : dict
+        See :func:`model_payload`.
+
+    Returns
+    -------
+    mlflow.models.ModelSignature or None
+        None when the estimator was fitted on an array (no column names).
+    """
+    from mlflow.models import infer_signature
+
+    frame = model["example"]
     if frame is None:
         return None
-    if getattr(automl, "task_", "regression") == "regression":
-        output = np.zeros(2, dtype=float)
-    else:
-        output = np.asarray(automl.classes_)[:1].repeat(2)
-    signature = infer_signature(frame, output)
-    dropped = dropped_columns(automl)
-    if dropped:
-        inputs = [
-            ColSpec(spec.type, spec.name, required=spec.name not in dropped) for spec in signature.inputs.inputs
-        ]
-        signature = ModelSignature(inputs=Schema(inputs), outputs=signature.outputs)
-    return signature
+    classes = model["classes"]
+    output = np.zeros(2, dtype=float) if classes is None else np.asarray(classes)[:1].repeat(2)
+    return infer_signature(frame, output)
+
+
+@functools.cache
+def distributions() -> dict[str, list[str]]:
+    """Top-level module -> the installed distributions that provide it (read once: half a second)."""
+    return dict(importlib.metadata.packages_distributions())
 
 
 def requirements_of(types: list[str]) -> list[str]:
     """Pinned pip requirements for the top-level modules of ``types`` and :data:`BASE_MODULES`."""
-    by_module = importlib.metadata.packages_distributions()
+    by_module = distributions()
     modules = {name.split(".")[0] for name in types} | set(BASE_MODULES)
     requirements = set()
     for module in sorted(modules):
@@ -77,40 +102,49 @@ def requirements_of(types: list[str]) -> list[str]:
     return sorted(requirements)
 
 
-def save_pipeline(automl: Any, path: str) -> None:
-    """Save ``automl.best_pipeline_`` as an MLflow model in the new directory ``path``.
+def save_pipeline(model: dict[str, Any], path: str) -> None:
+    """Save the final pipeline as an MLflow model in the new directory ``path``.
+
+    In the ``skops`` format when automl's safe format trusts every type the pipeline holds,
+    else with cloudpickle.
 
     Parameters
     ----------
-    automl : AutoML
-        The fitted estimator.
+    model : dict
+        See :func:`model_payload`.
     path : str
         A directory that does not exist yet.
     """
     import mlflow.sklearn
     import skops.io
 
-    from automl.deploy.trust import trusted_types
-
-    pipeline = automl.best_pipeline_
-    needed = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
-    trusted = set(trusted_types(automl.plugins or ()))
-    safe = set(needed) <= trusted
+    pipeline = model["pipeline"]
+    needed = sorted(skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)))
+    safe = set(needed) <= set(model["trusted"])
     if not safe:
         logger.info("automl-mlflow: types no plugin declares %s: the model is saved with cloudpickle", needed)
     mlflow.sklearn.save_model(
         pipeline,
         path,
         serialization_format="skops" if safe else "cloudpickle",
-        skops_trusted_types=sorted(needed) if safe else None,
-        signature=signature_of(automl),
+        skops_trusted_types=needed if safe else None,
+        signature=signature_of(model),
         pip_requirements=requirements_of(needed),
-        metadata={"automl_task": str(getattr(automl, "task_", "")), "automl_metric": str(automl.metric_)},
+        metadata={"automl_task": model["task"], "automl_metric": model["metric"]},
     )
 
 
-def log_pipeline(client: Any, run_id: str, automl: Any) -> str:
+def log_pipeline(client: Any, run_id: str, model: dict[str, Any]) -> str:
     """Save the final model in a temporary directory and log it as the run's ``model`` artifact.
+
+    Parameters
+    ----------
+    client : mlflow.tracking.MlflowClient
+        The client of the run's store.
+    run_id : str
+        The parent run.
+    model : dict
+        See :func:`model_payload`.
 
     Returns
     -------
@@ -119,9 +153,9 @@ def log_pipeline(client: Any, run_id: str, automl: Any) -> str:
     """
     with tempfile.TemporaryDirectory(prefix="automl-mlflow-") as tmp:
         path = os.path.join(tmp, ARTIFACT_PATH)
-        save_pipeline(automl, path)
+        save_pipeline(model, path)
         client.log_artifacts(run_id, path, ARTIFACT_PATH)
     return f"runs:/{run_id}/{ARTIFACT_PATH}"
 
 
-__all__ = ["ARTIFACT_PATH", "log_pipeline", "requirements_of", "save_pipeline", "signature_of"]
+__all__ = ["ARTIFACT_PATH", "log_pipeline", "model_payload", "requirements_of", "save_pipeline", "signature_of"]

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from automl.context import SearchContext
 
 #: longest parameter or tag value written (MLflow's stores refuse longer ones)
@@ -84,6 +83,10 @@ def add_metric(metrics: list[tuple[str, float, int]], key: str, value: Any, step
 def search_params(context: SearchContext) -> dict[str, str]:
     """The parent run's parameters: the task, metric, budget, evaluation, candidate models and data shape.
 
+    The shape known when the search starts: ``fold_rows`` (the training rows of one fold),
+    ``n_features``, ``n_numeric``, ``n_categorical`` and ``n_classes``; the table's rows
+    (``n_rows``) come with the summary at the end.
+
     Parameters
     ----------
     context : SearchContext
@@ -103,7 +106,7 @@ def search_params(context: SearchContext) -> dict[str, str]:
             "cv": context.cv,
             "models": ",".join(context.models),
             "n_models": len(context.models),
-            "n_rows": ctx.n_rows,
+            "fold_rows": ctx.n_rows,
             "n_features": ctx.n_features,
             "n_numeric": ctx.n_numeric,
             "n_categorical": ctx.n_categorical,
@@ -182,8 +185,8 @@ def summary_record(automl: Any) -> RunRecord:
     Returns
     -------
     RunRecord
-        Metrics ``best_score``, ``n_trials`` and ``n_trials_<status>``; params ``classes``
-        (classification) and ``final_model``; tags ``automl.final_model``.
+        Metrics ``best_score``, ``n_trials`` and ``n_trials_<status>``; params ``final_model``,
+        ``n_rows`` (the training table's) and ``classes`` (classification); tag ``automl.final_model``.
     """
     board = automl.leaderboard_
     metrics: list[tuple[str, float, int]] = []
@@ -194,6 +197,9 @@ def summary_record(automl: Any) -> RunRecord:
         add_metric(metrics, f"n_trials_{status}", count)
     description = final_description(automl)
     params: dict[str, Any] = {"final_model": description}
+    table = (getattr(automl, "data_profile_", None) or {}).get("table") or {}
+    if "n_rows" in table:
+        params["n_rows"] = table["n_rows"]
     if hasattr(automl, "classes_"):
         params["classes"] = ",".join(str(c) for c in automl.classes_)
     return RunRecord(
@@ -250,12 +256,6 @@ def _example_column(column: dict[str, Any]) -> pd.Series:
         return pd.Series([value] * 2, dtype=object)
 
 
-def dropped_columns(automl: Any) -> set[str]:
-    """Names of the columns the pipeline drops when cleaning (constant, empty, identifier): optional in the signature."""
-    profile = (getattr(automl, "data_profile_", None) or {}).get("table", {}).get("columns", {})
-    return {name for name, column in profile.items() if column.get("type") == "dropped"}
-
-
 __all__ = [
     "RUN_STATUS",
     "RunRecord",
@@ -263,7 +263,6 @@ __all__ = [
     "clean_key",
     "clean_params",
     "clean_value",
-    "dropped_columns",
     "example_frame",
     "final_description",
     "leaderboard_csv",

@@ -1,14 +1,14 @@
 """``MLflowTracker``: one MLflow run per ``fit``, one nested run per trial, the final model at the end.
 
 The tracker is an automl observer plugin. Its hooks only read what they are
-given and queue the writes; a background :class:`~automl_mlflow.writer.Writer`
-talks to the tracking store, so a slow store does not eat the fit's time budget
-and a failing one costs one :class:`MLflowTrackingWarning`, never the fit.
+given and send it to a writer process (:mod:`automl_mlflow.writer`) that talks
+to the tracking store, so a slow store does not eat the fit's time budget and a
+failing one costs one :class:`MLflowTrackingWarning`, never the fit.
 """
 
 from __future__ import annotations
 
-import atexit
+import itertools
 import logging
 import os
 import time
@@ -19,8 +19,9 @@ from typing import Any
 
 from automl.context import SearchContext
 from automl.markers import hookimpl
+
 from automl_mlflow import records
-from automl_mlflow.model import log_pipeline
+from automl_mlflow.model import model_payload
 from automl_mlflow.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ EXPERIMENT_VARIABLES = ("AUTOML_MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME
 
 #: the experiment runs go to when nothing names one
 DEFAULT_EXPERIMENT = "automl"
+
+_FIT_NUMBERS = itertools.count(1)
 
 #: the searches (by their SearchContext) that a tracker given to the fit itself records:
 #: the installed tracker steps aside for them, so a fit never gets two parent runs
@@ -51,13 +54,10 @@ class _FitRun:
     tracking_uri: str | None
     experiment_name: str
     started_at: float = field(default_factory=time.time)
-    client: Any = None
-    run_id: str | None = None
-    experiment_id: str | None = None
+    number: int = field(default_factory=lambda: next(_FIT_NUMBERS))
     queued: bool = False
     finished: bool = False
     active: bool = True
-    n_trials: int = 0
 
 
 class MLflowTracker:
@@ -129,9 +129,16 @@ class MLflowTracker:
     def _init_runtime(self) -> None:
         self._writer = Writer()
         self._fit: _FitRun | None = None
-        self.last_run_id: str | None = None
-        self.last_model_uri: str | None = None
-        atexit.register(_close_at_exit, weakref.ref(self))
+
+    @property
+    def last_run_id(self) -> str | None:
+        """The id of the parent run of the last fit tracked (None before its run is created)."""
+        return self._writer.info.get("run_id")
+
+    @property
+    def last_model_uri(self) -> str | None:
+        """The URI of the last final model logged, ``runs:/<run_id>/model``."""
+        return self._writer.info.get("model_uri")
 
     @classmethod
     def from_environment(cls) -> MLflowTracker:
@@ -140,7 +147,7 @@ class MLflowTracker:
 
     # -- pickling (an estimator's parameters are deep-copied by scikit-learn's clone) --
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_") and not k.startswith("last_")}
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -153,41 +160,47 @@ class MLflowTracker:
     # -- hooks --------------------------------------------------------------------------
     @hookimpl
     def automl_search_started(self, context: SearchContext) -> None:
-        """Prepare the parent run of this fit (written once the first trial finishes)."""
+        """Prepare the parent run of this fit (created when the first trial finishes)."""
         self._abandon_previous()
         uri = self._resolve_uri()
         if uri is False:
             self._fit = None
             return
-        if not self.only_if_configured:
-            _claim(context)
         self._writer.reset()
         self._fit = _FitRun(context, uri, self._resolve_experiment())
+        if not self.only_if_configured:
+            # a tracker given to the fit starts at once (the writer imports MLflow while trials run);
+            # the installed one waits for the first trial, when it knows whether the fit has its own
+            _claim(context)
+            self._active_fit()
 
     @hookimpl
     def automl_trial_finished(self, result: Any) -> None:
-        """Queue the trial's nested run."""
+        """Send the trial's nested run to the writer."""
         fit = self._active_fit()
-        if fit is None:
-            return
-        fit.n_trials += 1
-        if self.log_trials:
-            record = records.trial_record(result)
-            self._writer.submit(lambda: self._write_trial(fit, record))
+        if fit is not None and self.log_trials:
+            self._writer.submit("trial", {"fit": fit.number, "record": records.trial_record(result)})
 
     @hookimpl
     def automl_fit_finished(self, automl: Any) -> None:
-        """Queue the summary, leaderboard and model; wait for the writes at most ``finish_timeout`` seconds."""
+        """Send the summary, leaderboard and model; wait for the writes at most ``finish_timeout`` seconds."""
         fit = self._active_fit()
         if fit is None:
             return
-        summary = records.summary_record(automl)
-        board = records.leaderboard_csv(automl.leaderboard_)
-        self._writer.submit(lambda: self._write_end(fit, automl, summary, board))
+        payload = {
+            "fit": fit.number,
+            "summary": records.summary_record(automl),
+            "leaderboard": records.leaderboard_csv(automl.leaderboard_),
+            "pipeline_repr": repr(automl.best_pipeline_),
+            "model": model_payload(automl) if self.log_model else None,
+        }
+        self._writer.submit("end", payload)
+        fit.finished = True
         if not self._writer.flush(self.finish_timeout):
             warnings.warn(
-                f"automl-mlflow: the tracking store {self._where(fit)} is slow: the fit returns after "
-                f"{self.finish_timeout:g}s and the rest is written in the background (tracker.flush() waits for it)",
+                f"automl-mlflow: the tracking store {_where(fit)} is slow: the fit returns after "
+                f"{self.finish_timeout:g}s and the writer process goes on in the background "
+                "(tracker.flush() waits for it)",
                 MLflowTrackingWarning,
                 stacklevel=2,
             )
@@ -195,7 +208,7 @@ class MLflowTracker:
 
     # -- public helpers -----------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait for every queued write.
+        """Wait until everything sent has been written.
 
         Parameters
         ----------
@@ -205,12 +218,20 @@ class MLflowTracker:
         Returns
         -------
         bool
-            True when everything queued has been written (or dropped after a failure).
+            True when everything has been written (or dropped after a failure).
         """
         done = self._writer.flush(timeout)
         if self._fit is not None:
             self._report_failure(self._fit)
         return done
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the writer process after it has written what it was sent (waited for ``timeout`` seconds).
+
+        A parent run whose fit never finished is ended as FAILED. The next fit starts a new writer.
+        """
+        self._writer.close(timeout)
+        self._writer = Writer()
 
     # -- in the fit's thread ------------------------------------------------------------
     def _resolve_uri(self) -> str | None | bool:
@@ -231,11 +252,9 @@ class MLflowTracker:
         return DEFAULT_EXPERIMENT
 
     def _active_fit(self) -> _FitRun | None:
-        """This fit's tracking, the parent run queued on first use; None when not tracking."""
+        """This fit's tracking, its parent run sent on first use; None when not tracking."""
         fit = self._fit
-        if fit is None or not fit.active:
-            return None
-        if self._report_failure(fit):
+        if fit is None or not fit.active or self._report_failure(fit):
             return None
         if not fit.queued:
             if self.only_if_configured and _claimed(fit.context):
@@ -243,8 +262,21 @@ class MLflowTracker:
                 fit.active = False
                 return None
             fit.queued = True
-            self._writer.submit(lambda: self._write_start(fit))
+            self._writer.submit("start", self._start_payload(fit))
         return fit
+
+    def _start_payload(self, fit: _FitRun) -> dict[str, Any]:
+        tags = records.clean_params({"automl.plugin": "automl-mlflow", **self.tags})
+        if self.run_name:
+            tags["mlflow.runName"] = self.run_name
+        return {
+            "fit": fit.number,
+            "tracking_uri": fit.tracking_uri,
+            "experiment_name": fit.experiment_name,
+            "tags": tags,
+            "params": records.search_params(fit.context),
+            "start_ms": int(fit.started_at * 1000),
+        }
 
     def _report_failure(self, fit: _FitRun) -> bool:
         """Turn a failed write into one warning and stop tracking this fit; True if it failed."""
@@ -253,8 +285,7 @@ class MLflowTracker:
             return failure is not None
         fit.active = False
         warnings.warn(
-            f"automl-mlflow: tracking to {self._where(fit)} failed and is off for this fit, which goes on: "
-            f"{type(failure).__name__}: {_first_line(failure)}",
+            f"automl-mlflow: tracking to {_where(fit)} failed and is off for this fit, which goes on: {failure}",
             MLflowTrackingWarning,
             stacklevel=3,
         )
@@ -264,87 +295,11 @@ class MLflowTracker:
         """A previous fit of this tracker that never finished (it raised): end its parent run as FAILED."""
         fit = self._fit
         if fit is not None and fit.queued and not fit.finished and fit.active:
-            self._writer.submit(lambda: _terminate(fit, "FAILED"))
-            self._writer.flush(self.finish_timeout)
-
-    @staticmethod
-    def _where(fit: _FitRun) -> str:
-        return repr(fit.tracking_uri) if fit.tracking_uri else "MLflow's default store"
-
-    # -- in the writer's thread ---------------------------------------------------------
-    def _write_start(self, fit: _FitRun) -> None:
-        from mlflow.tracking import MlflowClient
-
-        client = MlflowClient(tracking_uri=fit.tracking_uri)
-        experiment_id = _experiment_id(client, fit.experiment_name)
-        tags = records.clean_params({"automl.plugin": "automl-mlflow", **self.tags})
-        if self.run_name:
-            tags["mlflow.runName"] = self.run_name
-        fit.experiment_id = experiment_id
-        run = client.create_run(experiment_id, start_time=int(fit.started_at * 1000), tags=tags)
-        fit.client, fit.run_id = client, run.info.run_id
-        self.last_run_id = fit.run_id
-        _log(client, fit.run_id, params=records.search_params(fit.context))
-        logger.info("automl-mlflow: run %s in experiment %r at %s", fit.run_id, fit.experiment_name, self._where(fit))
-
-    def _write_trial(self, fit: _FitRun, record: records.RunRecord) -> None:
-        client = fit.client
-        now = int(time.time() * 1000)
-        tags = {"mlflow.parentRunId": fit.run_id, "mlflow.runName": record.name, **record.tags}
-        run = client.create_run(fit.experiment_id, start_time=now - int(record.duration * 1000), tags=tags)
-        _log(client, run.info.run_id, params=record.params, metrics=record.metrics, timestamp=now)
-        client.set_terminated(run.info.run_id, status=record.status, end_time=now)
-
-    def _write_end(self, fit: _FitRun, automl: Any, summary: records.RunRecord, board: str) -> None:
-        client, run_id = fit.client, fit.run_id
-        _log(client, run_id, params=summary.params, metrics=summary.metrics, tags=summary.tags)
-        client.log_text(run_id, board, "leaderboard.csv")
-        client.log_text(run_id, repr(automl.best_pipeline_), "pipeline.txt")
-        if self.log_model:
-            self.last_model_uri = log_pipeline(client, run_id, automl)
-            client.set_tag(run_id, "automl.model_uri", self.last_model_uri)
-        _terminate(fit, "FINISHED")
+            self._writer.submit("abort", {"fit": fit.number, "status": "FAILED"})
 
 
-def _experiment_id(client: Any, name: str) -> str:
-    """The id of the experiment ``name``, created when missing (or by a concurrent fit meanwhile)."""
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    try:
-        return client.create_experiment(name)
-    except Exception:
-        experiment = client.get_experiment_by_name(name)
-        if experiment is None:
-            raise
-        return experiment.experiment_id
-
-
-def _log(
-    client: Any,
-    run_id: str,
-    *,
-    params: dict[str, str] | None = None,
-    metrics: list[tuple[str, float, int]] | None = None,
-    tags: dict[str, str] | None = None,
-    timestamp: int | None = None,
-) -> None:
-    """Write params, metrics and tags in one batch."""
-    from mlflow.entities import Metric, Param, RunTag
-
-    stamp = timestamp or int(time.time() * 1000)
-    client.log_batch(
-        run_id,
-        metrics=[Metric(key, value, stamp, step) for key, value, step in metrics or ()],
-        params=[Param(key, value) for key, value in (params or {}).items()],
-        tags=[RunTag(key, value) for key, value in (tags or {}).items()],
-    )
-
-
-def _terminate(fit: _FitRun, status: str) -> None:
-    if fit.client is not None and fit.run_id is not None and not fit.finished:
-        fit.client.set_terminated(fit.run_id, status=status)
-    fit.finished = True
+def _where(fit: _FitRun) -> str:
+    return repr(fit.tracking_uri) if fit.tracking_uri else "MLflow's default store"
 
 
 def _claim(context: SearchContext) -> None:
@@ -356,24 +311,6 @@ def _claim(context: SearchContext) -> None:
 def _claimed(context: SearchContext) -> bool:
     ref = _EXPLICIT.get(id(context))
     return ref is not None and ref() is context
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else ""
-
-
-def _close_at_exit(ref: weakref.ref) -> None:
-    """At exit: give the queued writes ``finish_timeout`` seconds, end an unfinished parent run as FAILED."""
-    tracker = ref()
-    if tracker is None or tracker._fit is None:
-        return
-    fit = tracker._fit
-    if fit.queued and not fit.finished and fit.active:
-        tracker._writer.flush(tracker.finish_timeout)
-        if not fit.finished and tracker._writer.failure is None:
-            tracker._writer.submit(lambda: _terminate(fit, "FAILED"))
-            tracker._writer.flush(tracker.finish_timeout)
 
 
 __all__ = ["DEFAULT_EXPERIMENT", "EXPERIMENT_VARIABLES", "URI_VARIABLES", "MLflowTracker", "MLflowTrackingWarning"]
