@@ -117,4 +117,4 @@ def make_runtime(model: Any, runtime: str) -> SklearnRuntime | OnnxRuntime:
     raise ValueError(f"runtime={runtime!r} is not one of {', '.join(RUNTIMES)}")
 
 
-__all__ = ["RUNTIMES", "OnnxRuntime", "SklearnRuntime", "make_runtime"]
+__all__ = ["CLASSIFICATION", "RUNTIMES", "OnnxRuntime", "SklearnRuntime", "make_runtime"]

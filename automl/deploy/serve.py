@@ -43,7 +43,7 @@ from starlette.requests import ClientDisconnect
 from automl.deploy.metadata import metadata_of
 from automl.deploy.persist import load, read_metadata
 from automl.deploy.requests import InputError, RequestSchema
-from automl.deploy.runtimes import RUNTIMES, OnnxRuntime, SklearnRuntime, make_runtime
+from automl.deploy.runtimes import CLASSIFICATION, RUNTIMES, OnnxRuntime, SklearnRuntime, make_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ ENV_MAX_ROWS = "AUTOML_SERVE_MAX_ROWS"
 ENV_RUNTIME = "AUTOML_SERVE_RUNTIME"
 MAX_BODY_BYTES = 2_000_000
 MAX_ROWS = 10_000
-CLASSIFICATION = ("binary", "multiclass")
 
 
 # -- response documentation (OpenAPI) ---------------------------------------------------------------------

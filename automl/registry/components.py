@@ -20,6 +20,8 @@ class Components:
     preprocessors: dict[str, PreprocessorSpec] = field(default_factory=dict)
     metrics: dict[str, MetricSpec] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: why a plugin's registration hook was skipped, one message per failure (also given as a PluginLoadWarning)
+    failures: list[str] = field(default_factory=list)
 
 
 _HOOKS = (
@@ -68,11 +70,10 @@ def collect_components(pm: pluggy.PluginManager) -> Components:
             except PluginError:
                 raise
             except Exception as exc:  # a broken plugin costs its own components only
-                warnings.warn(
-                    f"automl plugin {plugin!r} failed in {hook_name} and is skipped: {type(exc).__name__}: {exc}",
-                    PluginLoadWarning,
-                    stacklevel=2,
+                comps.failures.append(
+                    f"automl plugin {plugin!r} failed in {hook_name} and is skipped: {type(exc).__name__}: {exc}"
                 )
+                warnings.warn(comps.failures[-1], PluginLoadWarning, stacklevel=2)
         del table
     return comps
 

@@ -33,16 +33,14 @@ def inventory() -> dict[str, Any]:
     from automl import __version__
 
     failures = [{"name": f.name, "value": f.value, "error": f.error} for f in plugin_failures()]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # every failure is listed below
         pm = get_plugin_manager()
         try:
             comps = collect_components(pm)
         except PluginError as exc:
             return {"plugins": [], "failures": [*failures, {"name": None, "value": None, "error": str(exc)}]}
-    failures += [
-        {"name": None, "value": None, "error": str(w.message)} for w in caught if "failed in" in str(w.message)
-    ]
+    failures += [{"name": None, "value": None, "error": message} for message in comps.failures]
     owned: dict[str, list[dict[str, Any]]] = {}
     for (kind, name), plugin in comps.owners.items():
         spec = getattr(comps, kind)[name]

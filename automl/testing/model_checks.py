@@ -104,34 +104,38 @@ def check_fits(spec: ModelSpec) -> None:
             _check_outputs(est, task, y, pred, proba)
 
 
-def check_missing(spec: ModelSpec) -> None:
-    """A model tagged ``handles_missing`` fits and predicts on numbers with NaN."""
+def _check_tag(spec: ModelSpec, tag: str, table: Callable[[str], tuple], what: str, fix: str) -> None:
+    """The model fits and predicts well-formed output on the table its ``tag`` promises it can take."""
     for task in _tasks(spec):
-        X, y = numeric_table(task, missing=0.2)
+        X, y = table(task)
         est = _build(spec, dict(spec.defaults[0]), context_for(task, X, y))
         try:
-            pred, proba = _fit_predict(est, X, y, f"a {task} table with 20% NaN")
+            pred, proba = _fit_predict(est, X, y, f"a {task} table with {what}")
         except CheckFailure as failure:
-            raise CheckFailure(
-                f"the spec says handles_missing=True, but {failure.problem}",
-                "set handles_missing=False (the engine then imputes), or make the estimator accept NaN",
-            ) from None
+            raise CheckFailure(f"the spec says {tag}=True, but {failure.problem}", fix) from None
         _check_outputs(est, task, y, pred, proba)
+
+
+def check_missing(spec: ModelSpec) -> None:
+    """A model tagged ``handles_missing`` fits and predicts on numbers with NaN."""
+    _check_tag(
+        spec,
+        "handles_missing",
+        lambda task: numeric_table(task, missing=0.2),
+        "20% NaN",
+        "set handles_missing=False (the engine then imputes), or make the estimator accept NaN",
+    )
 
 
 def check_categorical(spec: ModelSpec) -> None:
     """A model tagged ``native_categorical`` fits and predicts on pandas ``category`` columns."""
-    for task in _tasks(spec):
-        X, y = categorical_table(task)
-        est = _build(spec, dict(spec.defaults[0]), context_for(task, X, y))
-        try:
-            pred, proba = _fit_predict(est, X, y, f"a {task} table with pandas category columns")
-        except CheckFailure as failure:
-            raise CheckFailure(
-                f"the spec says native_categorical=True, but {failure.problem}",
-                "set native_categorical=False (the engine then encodes categories), or handle category dtypes",
-            ) from None
-        _check_outputs(est, task, y, pred, proba)
+    _check_tag(
+        spec,
+        "native_categorical",
+        categorical_table,
+        "pandas category columns",
+        "set native_categorical=False (the engine then encodes categories), or handle category dtypes",
+    )
 
 
 def _outputs(est: Any, X: pd.DataFrame) -> np.ndarray:
