@@ -14,7 +14,7 @@ from automl import AutoML
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-TEST_COMMAND = 'pip install -e ".[test]" && pytest -q'
+TEST_COMMAND = 'pip install -e ".[test]" -r plugins/requirements.txt && pytest -q'
 
 
 def code_blocks(text: str, lang: str) -> list[str]:

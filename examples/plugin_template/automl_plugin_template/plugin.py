@@ -25,7 +25,7 @@ def build(params: Mapping[str, Any], ctx: Context) -> GaussianNB:
 
 
 SPEC = ModelSpec(
-    name="gaussian_nb",
+    name="template_nb",
     tasks="classification",  # binary and multiclass
     build=build,
     space=space,

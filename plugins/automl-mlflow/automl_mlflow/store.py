@@ -57,7 +57,7 @@ class Store:
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient(tracking_uri=p["tracking_uri"])
-        experiment_id = experiment_id_of(client, p["experiment_name"])
+        experiment_id = experiment_id_of(client, p["experiment_name"], p.get("artifact_location"))
         run = client.create_run(experiment_id, start_time=p["start_ms"], tags=p["tags"])
         self.runs[p["fit"]] = (client, run.info.run_id, experiment_id)
         self.open.add(p["fit"])
@@ -117,13 +117,16 @@ def warm_up() -> None:
     distributions()
 
 
-def experiment_id_of(client: Any, name: str) -> str:
-    """The id of the experiment ``name``, created when missing (or by another process meanwhile)."""
+def experiment_id_of(client: Any, name: str, artifact_location: str | None = None) -> str:
+    """The id of the experiment ``name``, created when missing (or by another process meanwhile).
+
+    A new experiment keeps its artifacts at ``artifact_location`` (None: the store's default).
+    """
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
     try:
-        return client.create_experiment(name)
+        return client.create_experiment(name, artifact_location=artifact_location)
     except Exception:
         experiment = client.get_experiment_by_name(name)
         if experiment is None:

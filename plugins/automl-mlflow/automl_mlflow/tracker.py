@@ -94,6 +94,10 @@ class MLflowTracker:
         Track only when ``AUTOML_MLFLOW_TRACKING_URI`` or ``MLFLOW_TRACKING_URI`` is set (read
         at each fit; the first set is the store). The installed plugin is such a tracker, and
         steps aside for a fit that has a tracker of its own.
+    artifact_location : str or None
+        Where a new experiment keeps its artifacts (the models), as a path or URI. None:
+        MLflow's default, which for a database store (``sqlite:///...``) is ``./mlruns`` in
+        the working directory. An existing experiment keeps its own location.
 
     Examples
     --------
@@ -115,8 +119,10 @@ class MLflowTracker:
         log_model: bool = True,
         finish_timeout: float = 30.0,
         only_if_configured: bool = False,
+        artifact_location: str | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
+        self.artifact_location = artifact_location
         self.experiment_name = experiment_name
         self.run_name = run_name
         self.tags = dict(tags or {})
@@ -273,6 +279,7 @@ class MLflowTracker:
             "fit": fit.number,
             "tracking_uri": fit.tracking_uri,
             "experiment_name": fit.experiment_name,
+            "artifact_location": self.artifact_location,
             "tags": tags,
             "params": records.search_params(fit.context),
             "start_ms": int(fit.started_at * 1000),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,10 @@ def load_logged_model(uri: str, run_id: str, tmp_path) -> mlflow.pyfunc.PyFuncMo
 def test_sqlite_store_gets_the_fit_its_trials_and_a_model_that_predicts(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     X, y = classification_table()
-    tracker = MLflowTracker(tracking_uri=uri, experiment_name="cancer", tags={"team": "tests"})
+    artifact_dir = tmp_path / "artifacts"
+    tracker = MLflowTracker(
+        tracking_uri=uri, experiment_name="cancer", tags={"team": "tests"}, artifact_location=artifact_dir.as_uri()
+    )
     automl = AutoML(plugins=[tracker], **FIT).fit(X, y)
     assert tracker.flush(120)
 
@@ -96,6 +100,7 @@ def test_sqlite_store_gets_the_fit_its_trials_and_a_model_that_predicts(tmp_path
     # artifacts: the leaderboard as CSV, and the model, which predicts as the estimator does
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"leaderboard.csv", "model", "pipeline.txt"} <= artifacts
+    assert any(artifact_dir.rglob("MLmodel")) and not (Path.cwd() / "mlruns").exists()
     csv = client.download_artifacts(parent.info.run_id, "leaderboard.csv", str(tmp_path))
     logged_board = pd.read_csv(csv)
     assert list(logged_board.columns) == list(board.columns) and len(logged_board) == len(board)
@@ -155,6 +160,7 @@ def test_the_installed_tracker_waits_for_a_tracking_uri(monkeypatch):
 
 def test_the_installed_tracker_tracks_from_the_environment_and_never_doubles_a_parent_run(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'env.db'}"
+    monkeypatch.chdir(tmp_path)  # a database store keeps new experiments' artifacts in ./mlruns
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "from-env")
     X, y = classification_table()
