@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import numbers
-import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,35 +23,15 @@ from automl.evaluation.cross_validation import predictions
 from automl.exceptions import DataError
 from automl.pipeline.schema import as_frame
 from automl.registry import Components, collect_components, get_plugin_manager, notify
+from automl.report.console import recorded_warnings, verbosity
+from automl.report.progress import ProgressBar, progress_bar
+from automl.report.summary import summary_html, summary_text
 from automl.search.leaderboard import leaderboard_frame
 from automl.search.loop import SearchSettings
 from automl.search.run import Outcome, search_and_refit
 from automl.workers.pool import WorkerPool, auto_memory_limit, n_cpus, worker_pool
 
 logger = logging.getLogger("automl")
-
-
-@contextlib.contextmanager
-def _verbosity(verbose: int) -> Iterator[None]:
-    """Set the library's log level for one fit; add a stderr handler if nobody listens."""
-    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    old = logger.level
-    logger.setLevel(level)
-    handler = None
-    if verbose > 0 and not logging.getLogger().hasHandlers():
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("[automl] %(message)s"))
-        logger.addHandler(handler)
-    optuna_logger = logging.getLogger("optuna")
-    optuna_old = optuna_logger.level
-    optuna_logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(old)
-        optuna_logger.setLevel(optuna_old)
-        if handler is not None:
-            logger.removeHandler(handler)
 
 
 class AutoML(BaseEstimator):
@@ -135,6 +113,17 @@ class AutoML(BaseEstimator):
         A compact profile of the training table and of the out-of-fold
         predictions, without any row (see :func:`automl.data.profile.profile_table`),
         saved with the model for drift checks (:func:`automl.drift`).
+    oof_ : dict or None
+        The final model's out-of-fold predictions, which the plots draw:
+        ``"rows"`` (positions in the training rows with a target that were
+        validated), ``"y"`` (their targets: class indices into ``classes_``, or
+        values) and ``"pred"`` (float32 probabilities of each class, of the
+        positive class for binary tasks, or predicted values). None for the
+        fallback baseline.
+    fit_seconds_ : float
+        Wall-clock seconds the fit took.
+    fit_warnings_ : list of str
+        The warnings the fit raised (``"Category: message"``, each once), for the report.
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray
@@ -248,16 +237,25 @@ class AutoML(BaseEstimator):
         budget = Budget(self.time_budget)
         self._check_params()
         n_workers = self._n_jobs()
-        with worker_pool(self._memory_limit(n_workers), n_workers + 1) as pool, _verbosity(self.verbose):
-            self._fit(X, y, budget, pool, n_workers)
+        with recorded_warnings() as fit_warnings:
+            with (
+                worker_pool(self._memory_limit(n_workers), n_workers + 1) as pool,
+                verbosity(self.verbose),
+                progress_bar(self.verbose, self.time_budget, self.max_trials) as bar,
+            ):
+                self._fit(X, y, budget, pool, n_workers, bar)
+        self.fit_warnings_ = fit_warnings
         return self
 
-    def _fit(self, X: Any, y: Any, budget: Budget, pool: WorkerPool, n_workers: int) -> None:
+    def _fit(self, X: Any, y: Any, budget: Budget, pool: WorkerPool, n_workers: int, bar: ProgressBar | None) -> None:
         """Prepare the problem, search, refit the final model, set the fitted attributes."""
         pm = get_plugin_manager(self.plugins or ())
         prepared = self._prepare(X, y, collect_components(pm))
-        outcome = search_and_refit(prepared, budget, pool, self._settings(n_workers), pm.hook)
+        if bar is not None:
+            bar.metric = prepared.problem.metric.name
+        outcome = search_and_refit(prepared, budget, pool, self._settings(n_workers, bar), pm.hook)
         self._set_fitted(X, prepared, outcome)
+        self.fit_seconds_ = budget.elapsed()
         logger.info(
             "done in %.1fs: %d trials, best %s %s %.5g",
             *(budget.elapsed(), len(outcome.results), outcome.best.model if outcome.best else "baseline"),
@@ -281,7 +279,7 @@ class AutoML(BaseEstimator):
             column_kinds=self.column_kinds,
         )
 
-    def _settings(self, n_workers: int) -> SearchSettings:
+    def _settings(self, n_workers: int, bar: ProgressBar | None = None) -> SearchSettings:
         # the sampler's seed is drawn from random_state, so it differs from the folds' seed
         seed = None if self.random_state is None else int(np.random.RandomState(self.random_state).randint(2**31 - 1))
         return SearchSettings(
@@ -290,6 +288,7 @@ class AutoML(BaseEstimator):
             seed=seed,
             ensemble=self.ensemble,
             infer_limit=self.infer_limit,
+            progress=bar,
         )
 
     def _set_fitted(self, X: Any, prepared: Prepared, outcome: Outcome) -> None:
@@ -318,6 +317,21 @@ class AutoML(BaseEstimator):
                 outcome.best.oof if outcome.best is not None else None, problem.task, problem.classes, outcome.threshold
             ),
         }
+        self._train = (problem.X, problem.y)  # for explain(); never pickled (__getstate__)
+        self._explained = None
+        self.oof_ = _compact_oof(outcome.best.oof if outcome.best is not None else None, problem.y_codes)
+
+    # -- what it says about itself ---------------------------------------------------
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 (scikit-learn's signature)
+        if hasattr(self, "leaderboard_"):
+            return summary_text(self)
+        return super().__repr__(N_CHAR_MAX)
+
+    def _html_repr(self) -> str:
+        # scikit-learn's _repr_html_ and _repr_mimebundle_ (Jupyter) both draw this
+        if hasattr(self, "leaderboard_"):
+            return summary_html(self)
+        return super()._html_repr()
 
     # -- prediction -----------------------------------------------------------------
     def _check_X(self, X: Any) -> Any:
@@ -361,16 +375,20 @@ class AutoML(BaseEstimator):
             Weight of each row in the metric.
         """
         self._check_X(X)
+        return self._score_pipeline(self.best_pipeline_, X, y, sample_weight)
+
+    def _score_pipeline(self, pipeline: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The fit's metric (greater is better) of ``pipeline``, a final model or a copy of it, on ``X, y``."""
         Xf = as_frame(X)
         codes = known_target(check_y(y, len(Xf)), getattr(self, "classes_", None))
         weights = None if sample_weight is None else check_sample_weight(sample_weight, len(Xf))
         if self.task_ == "regression":
-            pred = np.asarray(self.best_pipeline_.predict(X), dtype=float)
+            pred = np.asarray(pipeline.predict(X), dtype=float)
         else:
-            pred = predictions(self.best_pipeline_, X, self.task_, self.classes_)
+            pred = predictions(pipeline, X, self.task_, self.classes_)
             if self.threshold_ is not None:
                 # label metrics see the tuned decision, as predict() makes it
-                labels = np.searchsorted(self.classes_, np.asarray(self.best_pipeline_.predict(X)))
+                labels = np.searchsorted(self.classes_, np.asarray(pipeline.predict(X)))
                 pred = np.eye(len(self.classes_))[labels]
         metric = getattr(self, "_metric", None)
         if metric is None:
@@ -380,6 +398,97 @@ class AutoML(BaseEstimator):
             )
         value = metric.score(codes, pred, getattr(self, "classes_", None), Xf, sample_weight=weights)
         return metric.objective(value)
+
+    # -- explain, plot, report ------------------------------------------------------
+    def explain(
+        self, X: Any = None, y: Any = None, *, n_repeats: int = 5, shap: bool | None = None, random_state: int = 0
+    ) -> pd.DataFrame:
+        """Explain the final model in terms of the training columns.
+
+        * ``explain()``: the importance of every column, permutation importance
+          on held-out rows: a copy of the final pipeline is refit on 75% of the
+          training table (kept in memory since ``fit``, never saved) and each
+          column is shuffled in the other 25%.
+        * ``explain(X_test, y_test)``: the same on rows the model never saw, with
+          the final model as it is (the way to explain a loaded model).
+        * ``explain(X_rows)``: SHAP values of individual predictions (needs
+          ``pip install "automl[explain]"``).
+
+        Parameters
+        ----------
+        X : DataFrame, optional
+            Held-out rows (with ``y``), or the rows whose predictions to explain (without).
+        y : array-like, optional
+            Targets of held-out rows.
+        n_repeats : int
+            Shuffles per column.
+        shap : bool or None
+            Add the mean absolute SHAP value of each column (``shap_mean_abs``,
+            on up to 100 held-out rows). None: when the shap package is installed.
+        random_state : int
+            Seed of the split, the shuffles and SHAP's sampling.
+
+        Returns
+        -------
+        DataFrame
+            Importances: indexed by column, most important first, with
+            ``importance`` (the metric's mean drop when the column is shuffled),
+            ``importance_std`` and maybe ``shap_mean_abs``. SHAP values of rows:
+            one row per row of ``X``, one column per training column (for
+            multiclass, columns ``(class, column)``); the row's prediction is
+            ``attrs["base_value"]`` plus the row's sum.
+        """
+        from automl.report.explain import explanation_frame
+
+        check_is_fitted(self, "best_pipeline_")
+        if X is not None:
+            return explanation_frame(self, X, y, n_repeats=n_repeats, shap=shap, random_state=random_state)
+        key = (n_repeats, shap, random_state)  # explain() refits: its result is kept for the plots and the report
+        cached = getattr(self, "_explained", None)
+        if cached is None or cached[0] != key:
+            frame = explanation_frame(self, None, None, n_repeats=n_repeats, shap=shap, random_state=random_state)
+            cached = self._explained = (key, frame)
+        return cached[1].copy()
+
+    @property
+    def plot(self) -> Any:
+        """The plots of the fit (:class:`automl.report.plots.Plots`): ``automl.plot.roc(ax=...)``, ...
+
+        Each is drawn from out-of-fold predictions and returns a matplotlib Axes;
+        ``automl.plot.names`` lists those of the fit's task. Needs
+        ``pip install "automl[report]"``.
+        """
+        from automl.report.plots import Plots
+
+        check_is_fitted(self, "leaderboard_")
+        return Plots(self)
+
+    def report(self, path: Any) -> Any:
+        """Write one self-contained HTML file about the fit: summary, leaderboard, plots, explanation, data, warnings.
+
+        Every image is embedded and nothing is fetched from the network, so the
+        file reads offline and can be sent as it is.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The HTML file to write.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        from automl.report.html import write_report
+
+        check_is_fitted(self, "leaderboard_")
+        return write_report(self, path)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ may return __dict__ itself
+        state.pop("_train", None)  # the training table stays in the process that ran fit
+        state.pop("_explained", None)
+        return state
 
     def save(self, path: Any, *, format: str = "skops") -> None:
         """Write the fitted model and its metadata to one file; :func:`automl.load` reads it back.
@@ -440,6 +549,18 @@ class AutoML(BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
+
+
+def _compact_oof(oof: np.ndarray | None, y_codes: np.ndarray) -> dict[str, np.ndarray] | None:
+    """The final model's out-of-fold predictions on the rows it was validated on, in float32, with their targets."""
+    if oof is None:
+        return None
+    oof = np.asarray(oof, dtype=np.float32)
+    rows = np.isfinite(oof if oof.ndim == 1 else oof.reshape(len(oof), -1)).reshape(len(oof), -1).all(axis=1)
+    y = np.asarray(y_codes)[rows]
+    if y.dtype.kind in "iub":
+        y = y.astype(np.int32)
+    return {"rows": np.flatnonzero(rows).astype(np.int32), "y": y, "pred": oof[rows]}
 
 
 class AutoMLClassifier(ClassifierMixin, AutoML):

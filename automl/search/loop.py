@@ -24,6 +24,7 @@ from automl.evaluation.cross_validation import Evaluation, Problem, median_param
 from automl.pipeline.build import PipelineBuilder
 from automl.search.pacing import Pacing, RunningTrial
 from automl.search.plan import RefitPlan
+from automl.search.progress import ProgressListener
 from automl.search.refits import FitJobs
 from automl.search.selection import drop_unusable_oof
 from automl.search.space import SearchSpace
@@ -56,6 +57,8 @@ class SearchSettings:
         The final model may be an ensemble: keep time for refitting its members.
     infer_limit : float or None
         Seconds per row the final model may take to predict one row (None: no limit).
+    progress : ProgressListener or None
+        Hears of every trial and of the final refit (a progress bar).
     """
 
     n_workers: int = 1
@@ -63,6 +66,7 @@ class SearchSettings:
     seed: int | None = None
     ensemble: bool = True
     infer_limit: float | None = None
+    progress: ProgressListener | None = None
 
 
 class Search:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import Any, Protocol
 
 from automl.budget import Budget
 from automl.context import SearchContext
@@ -39,6 +39,19 @@ def search_started(
     notify(hooks.automl_search_started, context=context)
 
 
+class ProgressListener(Protocol):
+    """What follows a search as it runs (the progress bar of :mod:`automl.report.progress`).
+
+    The search calls it in the parent process; it must return at once.
+    """
+
+    def trial(self, status: str, model: str, best: float | None) -> None:
+        """A trial finished with ``status``; ``best`` is its score when it is the best so far, else None."""
+
+    def phase(self, name: str) -> None:
+        """The fit moved on to ``name`` (``"final refit"``)."""
+
+
 class Progress:
     """Called with every finished trial: logs each improvement (every trial at DEBUG), tells the observers.
 
@@ -50,21 +63,27 @@ class Progress:
         The fit's clock, for the time of each improvement.
     hooks : pluggy hook relay
         ``pm.hook``; ``automl_trial_finished`` receives each result and the leaderboard so far.
+    listener : ProgressListener or None
+        Hears of every trial (a progress bar).
     """
 
-    def __init__(self, metric: Metric, budget: Budget, hooks: Any) -> None:
+    def __init__(self, metric: Metric, budget: Budget, hooks: Any, listener: ProgressListener | None = None) -> None:
         self.metric = metric
         self.budget = budget
         self.hook = hooks.automl_trial_finished
         self.observed = has_observers(self.hook)
+        self.listener = listener
         self._best = -math.inf
 
     def __call__(self, result: TrialResult, results: list[TrialResult]) -> None:
         """Report ``result``; ``results`` are the search's trials so far, this one included."""
         metric = self.metric
+        improved = result.status == "ok" and metric.objective(result.mean) > self._best
+        if self.listener is not None:
+            self.listener.trial(result.status, result.model, result.mean if improved else None)
         if result.status != "ok":
             logger.debug("trial %d: %s %s: %s", result.number, result.model, result.status, result.error)
-        elif metric.objective(result.mean) > self._best:
+        elif improved:
             self._best = metric.objective(result.mean)
             logger.info(
                 "trial %d: %s %s %.5g ± %.3g (%.1fs)",
@@ -76,4 +95,4 @@ class Progress:
             notify(self.hook, result=result, leaderboard=leaderboard_frame(results, metric))
 
 
-__all__ = ["Progress", "search_started"]
+__all__ = ["Progress", "ProgressListener", "search_started"]

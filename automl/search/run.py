@@ -81,10 +81,12 @@ def search_and_refit(
         budget=budget,
         pool=pool,
         settings=settings,
-        on_result=Progress(problem.metric, budget, hooks),
+        on_result=Progress(problem.metric, budget, hooks, settings.progress),
     )
     try:
         results = search.run()
+        if settings.progress is not None:
+            settings.progress.phase("final refit")
         final = _final_model(search, results)
     finally:
         search.cleanup()

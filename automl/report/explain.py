@@ -1,0 +1,252 @@
+"""Explanations of a fitted ``AutoML`` in terms of the user's own columns.
+
+Both kinds work on the raw table the model takes, so an importance or a SHAP
+value always belongs to an original column, never to a one-hot piece or an
+encoded name:
+
+* :func:`importance`: permutation importance on held-out rows (scikit-learn's
+  ``permutation_importance``), the drop in the fit's metric when a column is
+  shuffled, with its spread over repeats;
+* :func:`shap_values`: SHAP values of individual predictions (the optional
+  ``shap`` package's permutation explainer, which treats any model, an
+  ensemble included, as a function of the columns).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.inspection import permutation_importance
+from sklearn.model_selection import train_test_split
+
+logger = logging.getLogger("automl")
+EXTRA = 'pip install "automl[explain]"'
+#: at most this many held-out rows are permuted
+MAX_ROWS = 2000
+#: background rows SHAP integrates over
+BACKGROUND_ROWS = 40
+
+
+def shap_module() -> Any:
+    """The ``shap`` package, or an ImportError that names the extra to install."""
+    try:
+        import shap
+    except ImportError as exc:
+        raise ImportError(f"SHAP explanations need the shap package: {EXTRA}") from exc
+    return shap
+
+
+def importance(
+    automl: Any, X: Any, y: Any, *, n_repeats: int = 5, holdout: float = 0.25, random_state: int | None = 0
+) -> pd.DataFrame:
+    """Permutation importance of every original column on held-out rows.
+
+    With ``X`` and ``y`` given, they are the held-out rows and the final model
+    is scored on them as it is. Without them, the training table kept from
+    ``fit`` is split: a copy of the final pipeline is refit on ``1 - holdout``
+    of its rows and permuted on the rest, so no row is scored by a model that
+    trained on it.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by column, best first: ``importance`` (mean drop in the metric,
+        greater is more important), ``importance_std`` (over the repeats).
+    """
+    pipeline, X_held, y_held = _held_out(automl, X, y, holdout, random_state)
+    if len(X_held) > MAX_ROWS:
+        picked = np.random.default_rng(random_state).choice(len(X_held), MAX_ROWS, replace=False)
+        X_held, y_held = X_held.iloc[np.sort(picked)], y_held[np.sort(picked)]
+    result = permutation_importance(
+        pipeline,
+        X_held,
+        y_held,
+        scoring=lambda est, X_, y_: automl._score_pipeline(est, X_, y_),
+        n_repeats=n_repeats,
+        random_state=random_state,
+        n_jobs=1,
+    )
+    frame = pd.DataFrame(
+        {"importance": result.importances_mean, "importance_std": result.importances_std},
+        index=pd.Index(X_held.columns.astype(str), name="column"),
+    )
+    return frame.sort_values("importance", ascending=False)
+
+
+def _held_out(automl: Any, X: Any, y: Any, holdout: float, random_state: int | None) -> tuple[Any, pd.DataFrame, Any]:
+    """The pipeline to permute and the rows it never trained on."""
+    if X is not None:
+        if y is None:
+            raise ValueError("importance needs y with X: the targets of the held-out rows")
+        X = automl._check_X(X)
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=automl.feature_names_in_)
+        return automl.best_pipeline_, frame, np.asarray(y)
+    train = getattr(automl, "_train", None)
+    if train is None:
+        raise ValueError(
+            "explain() without rows needs the training table, which is kept only in the process that ran fit "
+            "(not in a saved model): pass held-out rows, explain(X_test, y_test)"
+        )
+    X_all, y_all = train
+    stratify = y_all if automl.task_ != "regression" and pd.Series(y_all).value_counts().min() >= 2 else None
+    X_fit, X_held, y_fit, y_held = train_test_split(
+        X_all, y_all, test_size=holdout, random_state=random_state, stratify=stratify
+    )
+    logger.info("explain: refitting the final pipeline on %d rows, permuting %d held-out rows", len(X_fit), len(X_held))
+    return clone(automl.best_pipeline_).fit(X_fit, y_fit), X_held, y_held
+
+
+class _Codes:
+    """The raw table as numbers for SHAP, and back: numeric columns as they are, others as codes of their values."""
+
+    def __init__(self, frames: list[pd.DataFrame]) -> None:
+        table = pd.concat(frames, ignore_index=True)
+        self.columns = table.columns
+        self.dtypes = table.dtypes
+        self.values = {
+            c: pd.unique(table[c].dropna()) for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])
+        }
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        out = np.empty(frame.shape, dtype=float)
+        for j, c in enumerate(self.columns):
+            if c in self.values:
+                codes = pd.Index(self.values[c]).get_indexer(frame[c])
+                out[:, j] = np.where(codes < 0, np.nan, codes)
+            else:
+                out[:, j] = frame[c].to_numpy(dtype=float, na_value=np.nan)
+        return out
+
+    def decode(self, Z: np.ndarray) -> pd.DataFrame:
+        data = {}
+        for j, c in enumerate(self.columns):
+            if c in self.values:
+                codes = Z[:, j]
+                known = np.isfinite(codes)
+                col = np.full(len(Z), None, dtype=object)
+                col[known] = np.asarray(self.values[c], dtype=object)[codes[known].astype(int)]
+                data[c] = col if pd.api.types.is_object_dtype(self.dtypes[c]) else pd.Series(col).astype(self.dtypes[c])
+            else:
+                data[c] = pd.Series(Z[:, j]).astype(self.dtypes[c], errors="ignore")
+        return pd.DataFrame(data, columns=self.columns)
+
+
+def shap_values(automl: Any, X: Any, *, background: pd.DataFrame | None = None, random_state: int = 0) -> Any:
+    """SHAP values of the final model's predictions for the rows of ``X``, per original column.
+
+    The explained output is the probability of the positive class (binary),
+    of every class (multiclass) or the predicted value (regression).
+    ``background`` are the rows SHAP integrates over: by default a sample of
+    the training table kept from ``fit``, or rows drawn from the training
+    profile in a loaded model.
+
+    Returns
+    -------
+    shap.Explanation
+        ``values`` of shape (rows, columns) or (rows, columns, classes).
+    """
+    shap = shap_module()
+    X = automl._check_X(X)
+    rows = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=automl.feature_names_in_)
+    if background is None:
+        background = _background(automl, random_state)
+    background = background[rows.columns]
+    codes = _Codes([background, rows])
+    task, pipeline = automl.task_, automl.best_pipeline_
+
+    def predict(Z: np.ndarray) -> np.ndarray:
+        table = codes.decode(Z)
+        if task == "regression":
+            return np.asarray(pipeline.predict(table), dtype=float)
+        proba = np.asarray(automl.predict_proba(table), dtype=float)
+        return proba[:, 1] if task == "binary" else proba
+
+    masker = shap.maskers.Independent(codes.encode(background), max_samples=len(background))
+    explainer = shap.PermutationExplainer(
+        predict, masker, feature_names=[str(c) for c in rows.columns], seed=random_state
+    )
+    evals = 2 * rows.shape[1] + 1
+    explanation = explainer(codes.encode(rows), max_evals=evals, batch_size=evals, silent=True)
+    explanation.data = rows.to_numpy(dtype=object)
+    return explanation
+
+
+def _background(automl: Any, random_state: int) -> pd.DataFrame:
+    train = getattr(automl, "_train", None)
+    if train is not None:
+        X_all = train[0]
+        n = min(BACKGROUND_ROWS, len(X_all))
+        return X_all.sample(n=n, random_state=random_state)
+    from automl.data.profile import sample_rows
+
+    return sample_rows(automl.data_profile_, BACKGROUND_ROWS, seed=random_state)
+
+
+def shap_importance(automl: Any, X: pd.DataFrame, random_state: int = 0) -> pd.Series:
+    """Mean absolute SHAP value of each original column over the rows of ``X`` (over classes too)."""
+    values = np.abs(shap_values(automl, X, random_state=random_state).values)
+    per_column = values.mean(axis=0) if values.ndim == 2 else values.mean(axis=(0, 2))
+    return pd.Series(per_column, index=pd.Index(X.columns.astype(str), name="column"), name="shap_mean_abs")
+
+
+#: held-out rows SHAP explains for the importance table
+SHAP_ROWS = 40
+
+
+def explanation_frame(
+    automl: Any, X: Any, y: Any, *, n_repeats: int = 5, shap: bool | None = None, random_state: int = 0
+) -> pd.DataFrame:
+    """What :meth:`automl.AutoML.explain` returns: importances, or SHAP values of the rows of ``X`` without ``y``."""
+    if X is not None and y is None:
+        return shap_frame(automl, X, random_state=random_state)
+    table = importance(automl, X, y, n_repeats=n_repeats, random_state=random_state)
+    if shap is None:
+        shap = _installed("shap")
+    if shap:
+        rows = X if X is not None else automl._train[0]
+        rows = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=automl.feature_names_in_)
+        rows = rows.sample(n=min(SHAP_ROWS, len(rows)), random_state=random_state)
+        table["shap_mean_abs"] = shap_importance(automl, rows, random_state=random_state)
+    return table
+
+
+def shap_frame(automl: Any, X: Any, random_state: int = 0) -> pd.DataFrame:
+    """SHAP values of the rows of ``X`` as a DataFrame (see :meth:`automl.AutoML.explain`)."""
+    explanation = shap_values(automl, X, random_state=random_state)
+    index = X.index if isinstance(X, pd.DataFrame) else None
+    names = list(explanation.feature_names)
+    values = np.asarray(explanation.values)
+    if values.ndim == 2:
+        frame = pd.DataFrame(values, index=index, columns=pd.Index(names, name="column"))
+        base = np.asarray(explanation.base_values).ravel()
+    else:
+        classes = [str(c) for c in automl.classes_]
+        columns = pd.MultiIndex.from_product([classes, names], names=["class", "column"])
+        frame = pd.DataFrame(values.transpose(0, 2, 1).reshape(len(values), -1), index=index, columns=columns)
+        base = np.asarray(explanation.base_values)
+    frame.attrs["base_value"] = base[0] if base.ndim == 1 and np.allclose(base, base[0]) else base
+    return frame
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+__all__ = [
+    "BACKGROUND_ROWS",
+    "EXTRA",
+    "MAX_ROWS",
+    "SHAP_ROWS",
+    "explanation_frame",
+    "importance",
+    "shap_importance",
+    "shap_frame",
+    "shap_module",
+    "shap_values",
+]
