@@ -256,6 +256,8 @@ class AutoML(BaseEstimator):
         outcome = search_and_refit(prepared, budget, pool, self._settings(n_workers, bar), pm.hook)
         self._set_fitted(X, prepared, outcome)
         self.fit_seconds_ = budget.elapsed()
+        if bar is not None and outcome.best is not None:
+            bar.finished(outcome.best.model, self.best_score_)
         logger.info(
             "done in %.1fs: %d trials, best %s %s %.5g",
             *(budget.elapsed(), len(outcome.results), outcome.best.model if outcome.best else "baseline"),

@@ -19,14 +19,19 @@ def main() -> None:
         data.data, data.target, test_size=0.25, random_state=0, stratify=data.target
     )
 
+    # a progress bar shows the search; the fitted estimator prints its own summary
     automl = AutoML(time_budget=30, random_state=0).fit(X_train, y_train)
+    print(f"\n{automl}")
 
-    columns = ["model", "preprocessing", "score_mean", "score_std", "status"]
-    print(f"\nLeaderboard ({automl.metric_}, {automl.cv_}):")
-    print(automl.leaderboard_[columns].head(10).to_string(index=False))
     steps = " -> ".join(type(step).__name__ for _, step in automl.best_pipeline_.steps)
-    print(f"\nBest pipeline: {steps} (cross-validated {automl.metric_} {automl.best_score_:.4f})")
-    print(f"\nTest {automl.metric_}: {automl.score(X_test, y_test):.4f}")
+    print(f"\nbest_pipeline_: {steps}")
+    print(f"Test {automl.metric_}: {automl.score(X_test, y_test):.4f} (cross-validated {automl.best_score_:.4f})")
+    print(
+        "\nNext: automl.save('model.automl'); plots, explanations and an HTML report "
+        "(pip install -e '.[report,explain]'):\n"
+        "  automl.plot.roc(), automl.explain(), automl.report('report.html')\n"
+        "Notebooks: examples/classification.ipynb, regression.ipynb, custom_plugin.ipynb, explain.ipynb"
+    )
 
 
 if __name__ == "__main__":

@@ -54,10 +54,12 @@ def test_progress_bar_counts_trials_by_status_and_keeps_the_best():
     bar.trial("pruned", "lightgbm", None)
     bar.trial("ok", "lightgbm", 0.9)
     bar.phase("final refit")
-    assert bar.postfix() == "3 trials (2 ok, 1 pruned), best roc_auc 0.9 (lightgbm), final refit"
+    assert bar.postfix() == "2 ok, 1 pruned, best roc_auc 0.9 (lightgbm), final refit"
+    bar.finished("ensemble", 0.91234567)
     bar.close(ok=True)
+    assert bar.postfix() == "2 ok, 1 pruned, final ensemble roc_auc 0.91235, done"
     text = out.getvalue()
-    assert "3/3trial" in text and "100%" in text and "done" in text
+    assert "3/3 trials" in text and "100%" in text and "done" in text
     assert not any(t.name == "automl-progress" for t in threading.enumerate())
 
 
@@ -65,7 +67,7 @@ def test_fit_draws_the_bar_on_stderr_and_verbose_0_draws_nothing(breast_cancer, 
     X, y = breast_cancer
     AutoML(include=["linear"], time_budget=None, max_trials=2, n_jobs=1, random_state=0, verbose=1).fit(X, y)
     err = capsys.readouterr().err
-    assert re.search(r"automl: 100%\|.*\| 2/2trial, 2 trials \(2 ok\), best roc_auc 0\.9\d+ \(linear\), done", err)
+    assert re.search(r"automl: 100%\|.*\| 2/2 trials, 2 ok, final linear roc_auc 0\.9\d+, done", err)
     AutoML(include=["linear"], **{**SMALL, "max_trials": 2}).fit(X, y)
     assert "automl:" not in capsys.readouterr().err
 

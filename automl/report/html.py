@@ -22,6 +22,8 @@ from automl.report.plots import PLOTS, Plots
 from automl.report.summary import facts
 
 logger = logging.getLogger("automl")
+#: a leaderboard error longer than this is cut in the report (the leaderboard keeps it whole)
+ERROR_CHARS = 140
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 72em;
@@ -30,6 +32,7 @@ h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2e
 table { border-collapse: collapse; font-size: .9em; margin: .5em 0; }
 th, td { padding: .25em .6em; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.board td:last-child { min-width: 24em; }
 .plots { display: flex; flex-wrap: wrap; gap: 1em; }
 figure { margin: 0; } figure img { width: 30em; max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: .85em; color: #555; }
@@ -101,9 +104,15 @@ def _frame(frame: pd.DataFrame, **kwargs: Any) -> str:
 
 
 def _leaderboard(automl: Any, top: int = 30) -> str:
-    board = automl.leaderboard_.drop(columns=["params"])
-    note = f"<p class='note'>The first {top} of {len(board)} rows.</p>" if len(board) > top else ""
-    return note + _frame(board.head(top), index=False)
+    board = automl.leaderboard_.drop(columns=["params"]).head(top)
+    board["error"] = board["error"].map(lambda e: e if len(e) <= ERROR_CHARS else e[: ERROR_CHARS - 1] + "…")
+    board = board.astype(object).where(board.notna(), "")
+    note = (
+        f"<p class='note'>The first {top} of {len(automl.leaderboard_)} rows.</p>"
+        if len(automl.leaderboard_) > top
+        else ""
+    )
+    return note + _frame(board, index=False, classes="board")
 
 
 def _png(figure: Any) -> str:

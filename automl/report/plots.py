@@ -96,7 +96,8 @@ class Plots:
             ok = r.status == "ok" and np.isfinite(r.mean)
             state = optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.FAIL
             study.add_trial(optuna.trial.create_trial(state=state, value=r.mean if ok else None))
-        with warnings.catch_warnings():
+        # Optuna's plots switch matplotlib to its ggplot style: keep that to this figure
+        with warnings.catch_warnings(), pyplot().rc_context():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             drawn = plot_optimization_history(study, target_name=automl.metric_)
         if ax is None:

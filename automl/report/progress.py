@@ -45,11 +45,12 @@ class ProgressBar:
         self.counts: Counter[str] = Counter()
         self.best: tuple[float, str] | None = None
         self.phase_name = "search"
+        self.outcome: str | None = None
         self._start = time.monotonic()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         total = float(time_budget) if time_budget is not None else max_trials
-        unit = "s" if self.by_time else "trial"
+        unit = " s" if self.by_time else " trials"
         fmt = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}" + unit + "{postfix}"  # tqdm adds ", "
         self.bar = tqdm(total=total, desc="automl", bar_format=fmt, file=file, dynamic_ncols=True, leave=True)
         self._thread = threading.Thread(target=self._run, name="automl-progress", daemon=True)
@@ -68,15 +69,25 @@ class ProgressBar:
         with self._lock:
             self.phase_name = name
 
+    def finished(self, model: str, score: float) -> None:
+        """Record the final model and its cross-validated score, which the closed bar shows."""
+        with self._lock:
+            self.outcome = f"final {model} {self.metric} {score:.5g}"
+
     # -- drawing ------------------------------------------------------------------------
     def postfix(self) -> str:
         """The text after the bar: trials by status, the best score with its model, the phase."""
         with self._lock:
-            counts, best, phase = dict(self.counts), self.best, self.phase_name
+            counts, best, phase, outcome = dict(self.counts), self.best, self.phase_name, self.outcome
         done = sum(counts.values())
         by_status = ", ".join(f"{counts[s]} {s}" for s in _STATUS_ORDER if counts.get(s))
-        text = f"{done} trials" + (f" ({by_status})" if by_status else "")
-        if best is not None:
+        if self.by_time:
+            text = f"{done} trials" + (f" ({by_status})" if by_status else "")
+        else:  # the bar itself counts the trials
+            text = by_status or "no trial finished yet"
+        if outcome is not None:
+            text += f", {outcome}"
+        elif best is not None:
             text += f", best {self.metric} {best[0]:.5g} ({best[1]})"
         if phase != "search":
             text += f", {phase}"
