@@ -221,3 +221,24 @@ def test_report_to_an_unwritable_path_names_it(binary, tmp_path):
     with pytest.raises(OSError, match="is a directory"):
         automl.report(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_loaded_model_shows_its_summary(binary, tmp_path):
+    from automl import load
+
+    automl = binary[0]
+    automl.save(tmp_path / "m.automl")
+    loaded = load(tmp_path / "m.automl")
+    text = repr(loaded)
+    assert "final model" in text and "trials" in text and "<table" in loaded._repr_html_()
+
+
+def test_report_renders_in_headless_chromium(binary, tmp_path):
+    from browser import render, require_chromium
+
+    require_chromium()
+    path = binary[0].report(tmp_path / "report.html")
+    rendered = render(path, tmp_path / "report.png")
+    assert rendered.problems == []
+    assert rendered.images == len(binary[0].plot.names)
+    assert "Leaderboard" in rendered.text and rendered.screenshot.stat().st_size > 50_000

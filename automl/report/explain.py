@@ -29,6 +29,8 @@ EXTRA = 'pip install "automl[explain]"'
 MAX_ROWS = 2000
 #: background rows SHAP integrates over
 BACKGROUND_ROWS = 40
+#: held-out rows SHAP explains for the importance table
+SHAP_ROWS = 40
 
 
 def shap_module() -> Any:
@@ -135,14 +137,17 @@ class _Codes:
         return pd.DataFrame(data, columns=self.columns)
 
 
-def shap_values(automl: Any, X: Any, *, background: pd.DataFrame | None = None, random_state: int = 0) -> Any:
+def shap_values(
+    automl: Any, X: Any, *, background: pd.DataFrame | None = None, random_state: int = 0, raw_data: bool = True
+) -> Any:
     """SHAP values of the final model's predictions for the rows of ``X``, per original column.
 
     The explained output is the probability of the positive class (binary),
     of every class (multiclass) or the predicted value (regression).
     ``background`` are the rows SHAP integrates over: by default a sample of
     the training table kept from ``fit``, or rows drawn from the training
-    profile in a loaded model.
+    profile in a loaded model. The explanation's ``data`` are the rows' values
+    (``raw_data``), or their numeric codes, which SHAP's plots can colour by.
 
     Returns
     -------
@@ -171,8 +176,19 @@ def shap_values(automl: Any, X: Any, *, background: pd.DataFrame | None = None, 
     )
     evals = 2 * rows.shape[1] + 1
     explanation = explainer(codes.encode(rows), max_evals=evals, batch_size=evals, silent=True)
-    explanation.data = rows.to_numpy(dtype=object)
+    if raw_data:
+        explanation.data = rows.to_numpy(dtype=object)
     return explanation
+
+
+def sample_rows(automl: Any, n: int = SHAP_ROWS, random_state: int = 0) -> pd.DataFrame:
+    """``n`` rows of the training table kept from ``fit``, or a ValueError saying to pass rows."""
+    train = getattr(automl, "_train", None)
+    if train is None:
+        raise ValueError(
+            "the training table is kept only in the process that ran fit (not in a saved model): pass rows, X=..."
+        )
+    return train[0].sample(n=min(n, len(train[0])), random_state=random_state)
 
 
 def _background(automl: Any, random_state: int) -> pd.DataFrame:
@@ -191,10 +207,6 @@ def shap_importance(automl: Any, X: pd.DataFrame, random_state: int = 0) -> pd.S
     values = np.abs(shap_values(automl, X, random_state=random_state).values)
     per_column = values.mean(axis=0) if values.ndim == 2 else values.mean(axis=(0, 2))
     return pd.Series(per_column, index=pd.Index(X.columns.astype(str), name="column"), name="shap_mean_abs")
-
-
-#: held-out rows SHAP explains for the importance table
-SHAP_ROWS = 40
 
 
 def explanation_frame(

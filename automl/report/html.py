@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+import importlib.util
 import io
 import logging
 import os
@@ -18,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from automl.report.explain import EXTRA as SHAP_EXTRA
 from automl.report.plots import PLOTS, Plots
 from automl.report.summary import facts
 
@@ -140,8 +142,13 @@ def _figure(name: str, draw: Any) -> str:
 
 def _plots(automl: Any) -> str:
     plots = Plots(automl)
-    names = [n for n in PLOTS[automl.task_] if n != "importance"]
-    return "<div class='plots'>" + "".join(_figure(n, lambda ax, n=n: plots(n, ax=ax)) for n in names) + "</div>"
+    names = [n for n in PLOTS[automl.task_] if n != "importance"]  # importance goes with the explanation
+    note = ""
+    if importlib.util.find_spec("shap") is None:
+        names.remove("shap")
+        note = f"<p class='note'>No SHAP summary: {html.escape(SHAP_EXTRA)} adds it.</p>"
+    figures = "".join(_figure(n, lambda ax, n=n: plots(n, ax=ax)) for n in names)
+    return f"<div class='plots'>{figures}</div>{note}"
 
 
 def _explanation(automl: Any) -> str:

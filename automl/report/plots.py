@@ -16,9 +16,18 @@ from sklearn.utils.validation import check_is_fitted
 
 #: the plots each task offers
 PLOTS: dict[str, tuple[str, ...]] = {
-    "binary": ("history", "models", "importance", "confusion_matrix", "roc", "precision_recall", "calibration"),
-    "multiclass": ("history", "models", "importance", "confusion_matrix", "roc", "precision_recall", "calibration"),
-    "regression": ("history", "models", "importance", "prediction_error", "residuals"),
+    "binary": ("history", "models", "importance", "shap", "confusion_matrix", "roc", "precision_recall", "calibration"),
+    "multiclass": (
+        "history",
+        "models",
+        "importance",
+        "shap",
+        "confusion_matrix",
+        "roc",
+        "precision_recall",
+        "calibration",
+    ),
+    "regression": ("history", "models", "importance", "shap", "prediction_error", "residuals"),
 }
 EXTRA = 'pip install "automl[report]"'
 
@@ -133,6 +142,33 @@ class Plots:
         ax = _axes(ax)
         ax.barh(table.index.astype(str), table["importance"], xerr=table["importance_std"], color="tab:blue")
         ax.set(title="Permutation importance (held-out rows)", xlabel=f"drop in {self._automl.metric_}")
+        return ax
+
+    def shap(self, ax: Any = None, X: Any = None, label: Any = None, rows: int = 100) -> Any:
+        """SHAP summary (beeswarm): each column's SHAP values over ``rows`` rows, coloured by the column's value.
+
+        ``X``: the rows to explain (default: a sample of the training table kept
+        from ``fit``). ``label``: for multiclass, the class whose probability is
+        explained (default: the first of ``classes_``). Needs ``automl[explain]``.
+        Categorical columns are coloured by the codes of their values.
+        """
+        from automl.report.explain import sample_rows, shap_module, shap_values
+
+        shap = shap_module()
+        automl = self._automl
+        X = sample_rows(automl, rows) if X is None else X
+        explanation = shap_values(automl, X, raw_data=False)
+        what = {"binary": f"P({automl.classes_[-1]})" if automl.task_ == "binary" else "", "regression": "prediction"}
+        if explanation.values.ndim == 3:
+            classes = list(automl.classes_)
+            label = classes[0] if label is None else label
+            if label not in classes:
+                raise ValueError(f"label={label!r} is not a class of this model; its classes are {classes}")
+            explanation = explanation[:, :, classes.index(label)]
+            what["multiclass"] = f"P({label})"
+        ax = _axes(ax)
+        shap.plots.beeswarm(explanation, ax=ax, show=False, plot_size=None, max_display=15)
+        ax.set_title(f"SHAP values of {what[automl.task_]} ({len(explanation.values)} rows)")
         return ax
 
     # -- the final model, out of fold -------------------------------------------------------

@@ -61,14 +61,15 @@ def final_model(automl: Any) -> str:
     config = getattr(automl, "best_config_", None)
     if config is None:
         return "linear baseline (no trial finished in time)"
-    number = next((r.number for r in automl.trials_ if r.config is config), None)
+    number = next((r.number for r in getattr(automl, "trials_", []) if r.config is config), None)
     trial = f", trial {number}" if number is not None else ""
     return f"{config.model} with {config.describe_preprocessing()}{trial}"
 
 
 def trial_counts(automl: Any) -> str:
     """``"23: 18 ok, 3 pruned, 2 failed"`` (ensembles are not trials)."""
-    counts = Counter(r.status for r in automl.trials_ if not r.members)
+    board = automl.leaderboard_  # a loaded model has its leaderboard, not its trials_
+    counts = Counter(board.loc[board["trial"].notna(), "status"])
     parts = [f"{counts[s]} {s}" for s in _STATUS_ORDER if counts.get(s)]
     return f"{sum(counts.values())}" + (": " + ", ".join(parts) if parts else "")
 
