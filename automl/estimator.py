@@ -426,7 +426,7 @@ class AutoML(BaseEstimator):
             Shuffles per column.
         shap : bool or None
             Add the mean absolute SHAP value of each column (``shap_mean_abs``,
-            on up to 100 held-out rows). None: when the shap package is installed.
+            on 40 rows of ``X``, else of the training table). None: when the shap package is installed.
         random_state : int
             Seed of the split, the shuffles and SHAP's sampling.
 

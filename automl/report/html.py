@@ -161,7 +161,10 @@ def _explanation(automl: Any) -> str:
 
     def draw(ax: Any) -> None:
         ax.barh(ranked.index.astype(str), ranked["importance"], xerr=ranked["importance_std"], color="tab:blue")
-        ax.set(title="Permutation importance (held-out rows)", xlabel=f"drop in {plots._automl.metric_}")
+        ax.set(
+            title="Permutation importance (held-out rows)",
+            xlabel=f"how much worse {plots._automl.metric_} gets when shuffled",
+        )
 
     text = (
         "<p class='note'>Permutation importance: how much the metric drops on held-out rows when a column's "

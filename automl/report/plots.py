@@ -141,7 +141,10 @@ class Plots:
         table = table.head(20).iloc[::-1]
         ax = _axes(ax)
         ax.barh(table.index.astype(str), table["importance"], xerr=table["importance_std"], color="tab:blue")
-        ax.set(title="Permutation importance (held-out rows)", xlabel=f"drop in {self._automl.metric_}")
+        ax.set(
+            title="Permutation importance (held-out rows)",
+            xlabel=f"how much worse {self._automl.metric_} gets when shuffled",
+        )
         return ax
 
     def shap(self, ax: Any = None, X: Any = None, label: Any = None, rows: int = 100) -> Any:
