@@ -24,8 +24,8 @@ from automl.exceptions import DataError
 from automl.pipeline.schema import as_frame
 from automl.registry import Components, collect_components, get_plugin_manager, notify
 from automl.report.console import recorded_warnings, verbosity
+from automl.report.mixin import ReportMixin, compact_oof
 from automl.report.progress import ProgressBar, progress_bar
-from automl.report.summary import summary_html, summary_text
 from automl.search.leaderboard import leaderboard_frame
 from automl.search.loop import SearchSettings
 from automl.search.run import Outcome, search_and_refit
@@ -34,7 +34,7 @@ from automl.workers.pool import WorkerPool, auto_memory_limit, n_cpus, worker_po
 logger = logging.getLogger("automl")
 
 
-class AutoML(BaseEstimator):
+class AutoML(ReportMixin, BaseEstimator):
     """Search preprocessing and models under a time budget; return a fitted Pipeline.
 
     Parameters
@@ -321,19 +321,7 @@ class AutoML(BaseEstimator):
         }
         self._train = (problem.X, problem.y)  # for explain(); never pickled (__getstate__)
         self._explained = None
-        self.oof_ = _compact_oof(outcome.best.oof if outcome.best is not None else None, problem.y_codes)
-
-    # -- what it says about itself ---------------------------------------------------
-    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 (scikit-learn's signature)
-        if hasattr(self, "leaderboard_"):
-            return summary_text(self)
-        return super().__repr__(N_CHAR_MAX)
-
-    def _html_repr(self) -> str:
-        # scikit-learn's _repr_html_ and _repr_mimebundle_ (Jupyter) both draw this
-        if hasattr(self, "leaderboard_"):
-            return summary_html(self)
-        return super()._html_repr()
+        self.oof_ = compact_oof(outcome.best.oof if outcome.best is not None else None, problem.y_codes)
 
     # -- prediction -----------------------------------------------------------------
     def _check_X(self, X: Any) -> Any:
@@ -401,91 +389,6 @@ class AutoML(BaseEstimator):
         value = metric.score(codes, pred, getattr(self, "classes_", None), Xf, sample_weight=weights)
         return metric.objective(value)
 
-    # -- explain, plot, report ------------------------------------------------------
-    def explain(
-        self, X: Any = None, y: Any = None, *, n_repeats: int = 5, shap: bool | None = None, random_state: int = 0
-    ) -> pd.DataFrame:
-        """Explain the final model in terms of the training columns.
-
-        * ``explain()``: the importance of every column, permutation importance
-          on held-out rows: a copy of the final pipeline is refit on 75% of the
-          training table (kept in memory since ``fit``, never saved) and each
-          column is shuffled in the other 25%.
-        * ``explain(X_test, y_test)``: the same on rows the model never saw, with
-          the final model as it is (the way to explain a loaded model).
-        * ``explain(X_rows)``: SHAP values of individual predictions (needs
-          ``pip install "automl[explain]"``).
-
-        Parameters
-        ----------
-        X : DataFrame, optional
-            Held-out rows (with ``y``), or the rows whose predictions to explain (without).
-        y : array-like, optional
-            Targets of held-out rows.
-        n_repeats : int
-            Shuffles per column.
-        shap : bool or None
-            Add the mean absolute SHAP value of each column (``shap_mean_abs``,
-            on 40 rows of ``X``, else of the training table). None: when the shap package is installed.
-        random_state : int
-            Seed of the split, the shuffles and SHAP's sampling.
-
-        Returns
-        -------
-        DataFrame
-            Importances: indexed by column, most important first, with
-            ``importance`` (the metric's mean drop when the column is shuffled),
-            ``importance_std`` and maybe ``shap_mean_abs``. SHAP values of rows:
-            one row per row of ``X``, one column per training column (for
-            multiclass, columns ``(class, column)``); the row's prediction is
-            ``attrs["base_value"]`` plus the row's sum.
-        """
-        from automl.report.explain import explanation_frame
-
-        check_is_fitted(self, "best_pipeline_")
-        if X is not None:
-            return explanation_frame(self, X, y, n_repeats=n_repeats, shap=shap, random_state=random_state)
-        key = (n_repeats, shap, random_state)  # explain() refits: its result is kept for the plots and the report
-        cached = getattr(self, "_explained", None)
-        if cached is None or cached[0] != key:
-            frame = explanation_frame(self, None, None, n_repeats=n_repeats, shap=shap, random_state=random_state)
-            cached = self._explained = (key, frame)
-        return cached[1].copy()
-
-    @property
-    def plot(self) -> Any:
-        """The plots of the fit (:class:`automl.report.plots.Plots`): ``automl.plot.roc(ax=...)``, ...
-
-        Each is drawn from out-of-fold predictions and returns a matplotlib Axes;
-        ``automl.plot.names`` lists those of the fit's task. Needs
-        ``pip install "automl[report]"``.
-        """
-        from automl.report.plots import Plots
-
-        check_is_fitted(self, "leaderboard_")
-        return Plots(self)
-
-    def report(self, path: Any) -> Any:
-        """Write one self-contained HTML file about the fit: summary, leaderboard, plots, explanation, data, warnings.
-
-        Every image is embedded and nothing is fetched from the network, so the
-        file reads offline and can be sent as it is.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The HTML file to write.
-
-        Returns
-        -------
-        pathlib.Path
-            The file written.
-        """
-        from automl.report.html import write_report
-
-        check_is_fitted(self, "leaderboard_")
-        return write_report(self, path)
-
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # a copy: object.__getstate__ may return __dict__ itself
         state.pop("_train", None)  # the training table stays in the process that ran fit
@@ -551,18 +454,6 @@ class AutoML(BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
-
-
-def _compact_oof(oof: np.ndarray | None, y_codes: np.ndarray) -> dict[str, np.ndarray] | None:
-    """The final model's out-of-fold predictions on the rows it was validated on, in float32, with their targets."""
-    if oof is None:
-        return None
-    oof = np.asarray(oof, dtype=np.float32)
-    rows = np.isfinite(oof if oof.ndim == 1 else oof.reshape(len(oof), -1)).reshape(len(oof), -1).all(axis=1)
-    y = np.asarray(y_codes)[rows]
-    if y.dtype.kind in "iub":
-        y = y.astype(np.int32)
-    return {"rows": np.flatnonzero(rows).astype(np.int32), "y": y, "pred": oof[rows]}
 
 
 class AutoMLClassifier(ClassifierMixin, AutoML):

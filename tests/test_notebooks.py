@@ -18,6 +18,8 @@ NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 BUDGET = "4"
 #: the tag of the cell whose last expression is the fitted estimator
 SUMMARY_TAG = "summary"
+#: the MIME type of a Jupyter widget's view (the progress bar)
+WIDGET = "application/vnd.jupyter.widget-view+json"
 BUDGET_LINE = 'BUDGET = float(os.environ.get("AUTOML_NOTEBOOK_BUDGET", 30))'
 
 
@@ -78,4 +80,8 @@ def test_notebook_runs(path, kernels, tmp_path, monkeypatch):
         html = [out["data"]["text/html"] for out in cell.outputs if "text/html" in out.get("data", {})]
         assert html and "AutoML" in html[0] and "<table" in html[0], cell.outputs
     assert not [out for cell in nb.cells for out in cell.get("outputs", []) if out.output_type == "error"]
+    # the progress bar of a fit is a Jupyter widget here (tqdm.auto), not text on stderr
+    outputs = [out for cell in nb.cells for out in cell.get("outputs", [])]
+    assert any(WIDGET in out.get("data", {}) for out in outputs), f"{path.name}: no progress widget"
+    assert not [out for out in outputs if out.get("name") == "stderr" and "%|" in out.get("text", "")], "a text bar"
     assert list(cwd.iterdir()) == [], "a notebook wrote into its working directory"

@@ -124,6 +124,24 @@ def test_roc_is_drawn_from_the_out_of_fold_predictions(binary):
     auc = float(re.search(r"AUC = ([0-9.]+)", ax.get_legend().get_texts()[0].get_text()).group(1))
     pred = automl.oof_["pred"]
     assert auc == pytest.approx(roc_auc_score(automl.oof_["y"], pred if pred.ndim == 1 else pred[:, 1]), abs=0.01)
+    assert f"Positive label: {automl.classes_[1]}" in ax.get_xlabel()
+
+
+def test_multiclass_curves_are_one_per_class_against_the_rest(multiclass):
+    ax = multiclass.plot.precision_recall(ax=Figure().add_subplot())
+    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(names) == len(multiclass.classes_)
+    assert all(str(c) in n for c, n in zip(multiclass.classes_, names, strict=True))
+    assert "Positive label" not in ax.get_xlabel() and "against the rest" in ax.get_xlabel()
+
+
+def test_history_counts_trials_as_the_leaderboard_does(binary):
+    automl = binary[0]
+    ax = automl.plot.history(ax=Figure().add_subplot())
+    board = automl.leaderboard_
+    numbers = set(board.loc[board["trial"].notna(), "trial"].astype(int))
+    drawn = {int(round(x)) for points in ax.collections for x in points.get_offsets()[:, 0]}
+    assert drawn and drawn <= numbers
 
 
 def test_a_plot_of_another_task_says_which_plots_exist(regression, binary):

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.evaluation.thresholds import decide
 from automl.pipeline.schema import Schema
 
 logger = logging.getLogger(__name__)
@@ -138,9 +139,7 @@ def prediction_profile(
     if oof.ndim == 1:  # binary: probability of the positive class
         oof = np.column_stack([1 - oof, oof])
     rows = np.isfinite(oof).all(axis=1)
-    decided = np.argmax(oof[rows], axis=1)
-    if threshold is not None and oof.shape[1] == 2:
-        decided = (oof[rows, 1] >= threshold).astype(int)
+    decided = decide(oof[rows], threshold)
     labels = np.asarray(classes)[decided] if classes is not None else decided
     return category_profile(pd.Series(labels, dtype=object))
 

@@ -77,4 +77,19 @@ def better_threshold(oof: np.ndarray | None, problem: Problem) -> float | None:
     return None
 
 
-__all__ = ["better_threshold", "needs_threshold", "tune_threshold", "with_threshold"]
+def decide(proba: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Class indices decided from probabilities as ``predict`` decides them.
+
+    The most probable class, or for a binary task with a tuned ``threshold``
+    the positive class when its probability reaches it. ``proba`` is
+    (n_rows, n_classes), or (n_rows,) for the positive class of a binary task.
+    """
+    proba = np.asarray(proba)
+    if proba.ndim == 1:
+        return (proba >= (0.5 if threshold is None else threshold)).astype(int)
+    if threshold is not None and proba.shape[1] == 2:
+        return (proba[:, 1] >= threshold).astype(int)
+    return np.argmax(proba, axis=1)
+
+
+__all__ = ["better_threshold", "decide", "needs_threshold", "tune_threshold", "with_threshold"]

@@ -156,21 +156,13 @@ def _explanation(automl: Any) -> str:
         table = automl.explain()
     except Exception as exc:  # e.g. a loaded model without its training table
         return f"<p class='note warning'>No explanation: {html.escape(str(exc))}</p>"
-    plots = Plots(automl)
-    ranked = table.head(20).iloc[::-1]
-
-    def draw(ax: Any) -> None:
-        ax.barh(ranked.index.astype(str), ranked["importance"], xerr=ranked["importance_std"], color="tab:blue")
-        ax.set(
-            title="Permutation importance (held-out rows)",
-            xlabel=f"how much worse {plots._automl.metric_} gets when shuffled",
-        )
+    plots = Plots(automl)  # draws the cached explanation
 
     text = (
         "<p class='note'>Permutation importance: how much the metric drops on held-out rows when a column's "
         "values are shuffled (mean and spread over repeats), for the columns as you gave them.</p>"
     )
-    return text + _figure("importance", draw) + _frame(table)
+    return text + _figure("importance", lambda ax: plots.importance(ax=ax)) + _frame(table)
 
 
 def _data(automl: Any) -> str:

@@ -8,11 +8,14 @@ displays and Optuna's plots do the drawing.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
+
+from automl.evaluation.thresholds import decide
 
 #: the plots each task offers
 PLOTS: dict[str, tuple[str, ...]] = {
@@ -101,7 +104,8 @@ class Plots:
             study = optuna.create_study(direction="maximize" if _greater_is_better(automl) else "minimize")
         finally:
             quiet.setLevel(level)
-        for r in sorted((r for r in automl.trials_ if not r.members), key=lambda r: r.number):
+        trials = sorted((r for r in automl.trials_ if not r.members), key=lambda r: r.number)
+        for r in trials:
             ok = r.status == "ok" and np.isfinite(r.mean)
             state = optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.FAIL
             study.add_trial(optuna.trial.create_trial(state=state, value=r.mean if ok else None))
@@ -109,6 +113,7 @@ class Plots:
         with warnings.catch_warnings(), pyplot().rc_context():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             drawn = plot_optimization_history(study, target_name=automl.metric_)
+        _renumber(drawn, np.array([r.number for r in trials]))
         if ax is None:
             return drawn
         for line in drawn.get_lines():
@@ -180,7 +185,7 @@ class Plots:
         from sklearn.metrics import ConfusionMatrixDisplay
 
         oof, classes = self._oof("confusion_matrix"), self._automl.classes_
-        decided = _decisions(oof["pred"], self._automl.threshold_)
+        decided = decide(oof["pred"], self._automl.threshold_)
         ax = _axes(ax)
         ConfusionMatrixDisplay.from_predictions(
             classes[oof["y"]], classes[decided], labels=classes, normalize=normalize, ax=ax, colorbar=False
@@ -210,10 +215,13 @@ class Plots:
         oof, classes = self._oof(name), self._automl.classes_
         ax = _axes(ax)
         proba = oof["pred"] if oof["pred"].ndim == 2 else np.column_stack([1 - oof["pred"], oof["pred"]])
-        shown = [1] if len(classes) == 2 else range(len(classes))
-        for k in shown:
-            label = f"{classes[k]}" if len(classes) > 2 else f"positive class {classes[k]}"
-            display.from_predictions(oof["y"] == k, proba[:, k], name=label, ax=ax, **kwargs)
+        if len(classes) == 2:  # scikit-learn's axes then name the positive class by its label
+            truth = classes[oof["y"]]
+            display.from_predictions(truth, proba[:, 1], pos_label=classes[1], name=str(classes[1]), ax=ax, **kwargs)
+        else:  # one curve per class, that class against the rest
+            for k, label in enumerate(classes):
+                display.from_predictions(oof["y"] == k, proba[:, k], pos_label=True, name=str(label), ax=ax, **kwargs)
+            ax.set(xlabel=_one_vs_rest(ax.get_xlabel()), ylabel=_one_vs_rest(ax.get_ylabel()))
         ax.set_title(title)
         return ax
 
@@ -235,13 +243,25 @@ class Plots:
         return ax
 
 
-def _decisions(pred: np.ndarray, threshold: float | None) -> np.ndarray:
-    """Class indices decided as ``predict`` decides: the most probable, or the tuned threshold (binary)."""
-    if pred.ndim == 1:
-        return (pred >= (0.5 if threshold is None else threshold)).astype(int)
-    if threshold is not None and pred.shape[1] == 2:
-        return (pred[:, 1] >= threshold).astype(int)
-    return np.argmax(pred, axis=1)
+def _renumber(ax: Any, numbers: np.ndarray) -> None:
+    """Put the leaderboard's trial numbers on the x axis of Optuna's plot, which counts the trials it was given."""
+    if not len(numbers):
+        return
+    for line in ax.get_lines():
+        x = np.asarray(line.get_xdata(), dtype=float)
+        line.set_xdata(np.interp(x, np.arange(len(numbers)), numbers))
+    for points in ax.collections:
+        offsets = np.asarray(points.get_offsets(), dtype=float)
+        if len(offsets):
+            offsets[:, 0] = np.interp(offsets[:, 0], np.arange(len(numbers)), numbers)
+            points.set_offsets(offsets)
+    ax.relim()
+    ax.autoscale_view()
+
+
+def _one_vs_rest(label: str) -> str:
+    """An axis label without scikit-learn's "(Positive label: True)", which means each class against the rest."""
+    return re.sub(r"\s*\(Positive label: True\)", " (each class against the rest)", label)
 
 
 def _greater_is_better(automl: Any) -> bool:
