@@ -77,10 +77,16 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from automl.estimator import AutoML
 
     frame = _read(args.data)
-    if args.target not in frame.columns:
-        columns = ", ".join(map(str, frame.columns[:20])) + (", ..." if len(frame.columns) > 20 else "")
-        raise CommandError(f"{args.data}: no column {args.target!r} (the target); its columns: {columns}")
+    for option, name in (("the target", args.target), ("--weight", args.weight), ("--groups", args.groups)):
+        if name is not None and name not in frame.columns:
+            columns = ", ".join(map(str, frame.columns[:20])) + (", ..." if len(frame.columns) > 20 else "")
+            raise CommandError(f"{args.data}: no column {name!r} ({option}); its columns: {columns}")
     y = frame.pop(args.target)
+    per_row = {
+        "sample_weight": None if args.weight is None else frame.pop(args.weight),
+        "groups": None if args.groups is None else frame.pop(args.groups),
+        "time": args.time,  # a column name: it stays a feature
+    }
     model = AutoML(
         task=args.task,
         metric=args.metric,
@@ -89,7 +95,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         n_jobs=args.n_jobs,
         verbose=args.verbose,
     )
-    model.fit(frame, y)
+    model.fit(frame, y, **per_row)
     model.save(args.output, format=args.format)
     _out(_leaderboard_text(model.leaderboard_, 10))
     _out()
@@ -213,6 +219,15 @@ def _fit_parser(sub: Any) -> None:
     p.add_argument(
         "--task", default="auto", choices=["auto", "binary", "multiclass", "regression", "classification"],
         help="the task (default: inferred from the target)",
+    )  # fmt: skip
+    p.add_argument("--weight", metavar="COLUMN", help="a column of row weights (sample_weight; not a feature)")
+    p.add_argument(
+        "--groups", metavar="COLUMN",
+        help="a column of group labels: no fold splits a group (not a feature)",
+    )  # fmt: skip
+    p.add_argument(
+        "--time", metavar="COLUMN",
+        help="a column of times: folds train on the past and validate on the future (stays a feature)",
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--n-jobs", type=int, default=-1, help="CPU cores to use (default: all)")

@@ -32,6 +32,10 @@ class Context:
     final : bool
         True when the estimator is the final one, refit on all rows after the
         search; False while it is evaluated on folds.
+    time_ordered : bool
+        The rows reach ``fit`` in time order (``fit(..., time=...)`` or
+        ``cv="time"``): a model that holds rows out of its training set (early
+        stopping) should hold out the last ones, and nothing should shuffle.
     """
 
     task: str
@@ -43,6 +47,7 @@ class Context:
     random_state: int | None = None
     n_threads: int = 1
     final: bool = False
+    time_ordered: bool = False
 
     @property
     def is_classification(self) -> bool:

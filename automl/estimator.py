@@ -51,8 +51,13 @@ class AutoML(ReportMixin, BaseEstimator):
         None: no limit (then set ``max_trials``).
     max_trials : int or None
         Stop after this many trials.
-    cv : "auto", int, float, "holdout" or a scikit-learn splitter
+    cv : "auto", "time", int, float, "holdout" or a scikit-learn splitter
         How pipelines are evaluated (see :func:`automl.evaluation.folds.make_splits`).
+        With ``fit(..., groups=...)`` the folds are by group; with
+        ``fit(..., time=...)`` or ``cv="time"`` they are time-ordered (an int
+        is then the number of expanding-window folds, and a splitter such as
+        ``TimeSeriesSplit(5, gap=10)`` sets a gap); ``cv="time"`` without
+        ``time`` means the rows are in time order already.
     n_jobs : int
         CPU cores to use; -1 means all. Trials run in this many worker processes.
     random_state : int or None
@@ -220,7 +225,7 @@ class AutoML(ReportMixin, BaseEstimator):
     def _task_arg(self) -> str:
         return self.task
 
-    def fit(self, X: Any, y: Any) -> AutoML:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, groups: Any = None, time: Any = None) -> AutoML:
         """Search pipelines for ``X`` and ``y`` and refit the best on all rows.
 
         Parameters
@@ -229,10 +234,32 @@ class AutoML(ReportMixin, BaseEstimator):
             Training table; numeric, string, categorical, boolean and datetime columns.
         y : Series or array-like of shape (n_samples,)
             Target: class labels or numbers. Rows with a missing target are dropped.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row (>= 0, not all zero). Every model is fitted with
+            them, every cross-validated score and the ensemble's selection are
+            weighted, and the final refit uses them. Models whose ``fit`` takes
+            no ``sample_weight`` are left out (logged).
+        groups : array-like of shape (n_samples,), optional
+            Group of each row (a patient, a customer, a store): no fold, holdout
+            or sample splits a group, so scores are on unseen groups. A
+            scikit-learn group splitter passed as ``cv`` receives them.
+        time : str or array-like of shape (n_samples,), optional
+            When each row happened: a column of ``X`` or one value per row
+            (numbers, dates or datetimes). Folds then train on the past and
+            validate on the future (expanding window; see ``cv``), large tables
+            hold out their latest rows, nothing is shuffled. Rows may come in
+            any order; predictions keep the caller's order. The column stays a
+            feature (drop it with ``column_kinds={name: "drop"}``).
 
         Returns
         -------
         self : AutoML
+
+        Raises
+        ------
+        DataError
+            When X, y or a per-row argument cannot be used; the message names
+            the argument or column.
         """
         budget = Budget(self.time_budget)
         self._check_params()
@@ -243,14 +270,25 @@ class AutoML(ReportMixin, BaseEstimator):
                 verbosity(self.verbose),
                 progress_bar(self.verbose, self.time_budget, self.max_trials) as bar,
             ):
-                self._fit(X, y, budget, pool, n_workers, bar)
+                self._fit(
+                    X, y, budget, pool, n_workers, bar, {"sample_weight": sample_weight, "groups": groups, "time": time}
+                )
         self.fit_warnings_ = fit_warnings
         return self
 
-    def _fit(self, X: Any, y: Any, budget: Budget, pool: WorkerPool, n_workers: int, bar: ProgressBar | None) -> None:
+    def _fit(
+        self,
+        X: Any,
+        y: Any,
+        budget: Budget,
+        pool: WorkerPool,
+        n_workers: int,
+        bar: ProgressBar | None,
+        per_row: dict[str, Any],
+    ) -> None:
         """Prepare the problem, search, refit the final model, set the fitted attributes."""
         pm = get_plugin_manager(self.plugins or ())
-        prepared = self._prepare(X, y, collect_components(pm))
+        prepared = self._prepare(X, y, collect_components(pm), per_row)
         if bar is not None:
             bar.metric = prepared.problem.metric.name
         outcome = search_and_refit(prepared, budget, pool, self._settings(n_workers, bar), pm.hook)
@@ -265,7 +303,7 @@ class AutoML(ReportMixin, BaseEstimator):
         )
         notify(pm.hook.automl_fit_finished, automl=self)
 
-    def _prepare(self, X: Any, y: Any, components: Components) -> Prepared:
+    def _prepare(self, X: Any, y: Any, components: Components, per_row: dict[str, Any]) -> Prepared:
         return prepare(
             X,
             y,
@@ -279,6 +317,7 @@ class AutoML(ReportMixin, BaseEstimator):
             random_state=self.random_state,
             measure_latency=self.infer_limit is not None,
             column_kinds=self.column_kinds,
+            **per_row,
         )
 
     def _settings(self, n_workers: int, bar: ProgressBar | None = None) -> SearchSettings:
@@ -320,6 +359,7 @@ class AutoML(ReportMixin, BaseEstimator):
             ),
         }
         self._train = (problem.X, problem.y)  # for explain(); never pickled (__getstate__)
+        self._row_info = prepared.rows  # their weights, groups and time, for explain's held-out rows
         self._explained = None
         self.oof_ = compact_oof(outcome.best.oof if outcome.best is not None else None, problem.y_codes)
 
@@ -392,6 +432,7 @@ class AutoML(ReportMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # a copy: object.__getstate__ may return __dict__ itself
         state.pop("_train", None)  # the training table stays in the process that ran fit
+        state.pop("_row_info", None)
         state.pop("_explained", None)
         return state
 

@@ -264,7 +264,7 @@ def test_infinite_values_are_missing_with_a_warning_naming_the_columns():
         DataWarning, match=r"X holds infinite values in 2 column\(s\) \['a', 'b'\]; they are treated as missing"
     ):
         model = _quick().fit(X, y)
-    assert (model.leaderboard_["status"] == "ok").all()
+    assert model.leaderboard_["status"].isin(["ok", "baseline"]).all()
     assert model.score(X.replace([np.inf, -np.inf], np.nan), y) > 0.7
 
 

@@ -69,6 +69,9 @@ def test_leaderboard_reads_the_file(files):
     [
         (["fit", "{folder}/train.csv", "--target", "nope", "-o", "{folder}/x.automl"], "no column 'nope'"),
         (["fit", "{folder}/missing.csv", "--target", "target", "-o", "{folder}/x.automl"], "missing.csv: no such file"),
+        (["fit", "{folder}/train.csv", "-y", "target", "--groups", "who", "-o", "x"], "no column 'who' (--groups)"),
+        (["fit", "{folder}/train.csv", "-y", "target", "--weight", "w", "-o", "x"], "no column 'w' (--weight)"),
+        (["fit", "{folder}/train.csv", "-y", "target", "--time", "when", "-o", "x"], "time='when' is not a column"),
         (["fit", "{folder}/train.csv", "--target", "target", "-t", "-1", "-o", "x"], "must be positive"),
         (["fit", "{folder}/model.automl", "--target", "target", "-o", "x"], "unknown file type"),
         (["predict", "{folder}/train.csv", "{folder}/new.parquet"], "not an automl model file"),
@@ -85,6 +88,29 @@ def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(files, args, message
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr and not proc.stdout
+
+
+def test_fit_takes_weight_groups_and_time_columns(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 240
+    table = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "day": pd.date_range("2025-01-01", periods=n, freq="D").astype(str),
+            "store": np.repeat(np.arange(24), 10),
+            "w": rng.uniform(0.5, 2.0, n),
+        }
+    )
+    table["sales"] = 2 * table["x"] + rng.normal(scale=0.1, size=n)
+    table.to_csv(tmp_path / "sales.csv", index=False)
+    common = ["fit", str(tmp_path / "sales.csv"), "-y", "sales", "-t", "4", "--n-jobs", "2", "-v", "0"]
+    run(*common, "--weight", "w", "--time", "day", "-o", str(tmp_path / "t.automl"))
+    by_time = automl.load(tmp_path / "t.automl")
+    assert list(by_time.feature_names_in_) == ["x", "day", "store"], "the weight column is not a feature"
+    assert "time-ordered" in by_time.cv_
+    run(*common, "--groups", "store", "-o", str(tmp_path / "g.automl"))
+    by_group = automl.load(tmp_path / "g.automl")
+    assert list(by_group.feature_names_in_) == ["x", "day", "w"] and "by group" in by_group.cv_
 
 
 def test_every_subcommand_documents_its_options():

@@ -76,7 +76,7 @@ def test_entry_point_plugin_is_found_and_used(site, iris_str):
     board = model.leaderboard_
     ep = board[board["model"] == "ep_nb"]
     assert len(ep) >= 1
-    assert (ep["status"] == "ok").all(), ep["error"].tolist()
+    assert ep["status"].isin(["ok", "baseline"]).all(), ep["error"].tolist()
     assert registry.plugin_failures() == []
     comps = registry.collect_components(registry.get_plugin_manager())
     assert comps.owners[("models", "ep_nb")] == "ep_demo"
@@ -98,7 +98,7 @@ def test_a_plugin_that_fails_to_import_is_skipped_with_a_warning(site, iris_str)
     X, y = iris_str
     with pytest.warns(PluginLoadWarning, match=r"automl plugin 'broken' \(automl_ep_broken\) failed to load"):
         model = AutoML(time_budget=None, max_trials=2, **FAST).fit(X, y)
-    assert (model.leaderboard_["status"] == "ok").all()
+    assert model.leaderboard_["status"].isin(["ok", "baseline"]).all()
     (failure,) = registry.plugin_failures()
     assert (failure.name, failure.value) == ("broken", "automl_ep_broken")
     assert "missing dependency xyz" in failure.error
@@ -112,4 +112,4 @@ def test_entry_point_plugin_added_to_sys_path_after_workers_started(late_site, t
     registry.reload_entry_points()
     model = AutoML(include=["ep_nb", "linear"], time_budget=None, max_trials=3, **FAST).fit(X, y)
     board = model.leaderboard_
-    assert (board.loc[board["model"] == "ep_nb", "status"] == "ok").all()
+    assert board.loc[board["model"] == "ep_nb", "status"].isin(["ok", "baseline"]).all()

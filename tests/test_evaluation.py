@@ -130,7 +130,7 @@ def test_a_non_finite_score_raises(metrics):
 
 def test_fit_full(metrics):
     problem = regression_problem(metrics)
-    fitted, seconds = fit_full(LinearRegression(), problem.X, problem.y)
+    fitted, seconds = fit_full(LinearRegression(), problem)
     assert fitted.coef_ == pytest.approx([2.0, -1.0])
     assert seconds >= 0
 

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from automl import AutoML, AutoMLClassifier, AutoMLRegressor, DataError
 from automl.search.leaderboard import COLUMNS
 
-STATUSES = {"ok", "failed", "timeout", "pruned"}
+STATUSES = {"ok", "failed", "timeout", "pruned", "baseline"}
 
 
 def within_budget(seconds: float, budget: float) -> bool:

@@ -31,28 +31,40 @@ class _EarlyStopping(BaseEstimator):
         validation_fraction: float = 0.1,
         stopping_rounds: int = 50,
         random_state: int | None = None,
+        shuffle: bool = True,
     ) -> None:
         self.estimator = estimator
         self.validation_fraction = validation_fraction
         self.stopping_rounds = stopping_rounds
         self.random_state = random_state
+        self.shuffle = shuffle
 
-    def fit(self, X: Any, y: Any) -> _EarlyStopping:
-        """Fit with early stopping on a held-out share of the rows (when there are enough)."""
+    def _split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Training and validation rows: a random (stratified) share, or the last rows when they are in time order."""
+        n = len(y)
+        if not self.shuffle:
+            cut = n - max(1, int(round(self.validation_fraction * n)))
+            return np.arange(cut), np.arange(cut, n)
+        strat = None
+        if isinstance(self, ClassifierMixin):
+            _, counts = np.unique(y, return_counts=True)
+            strat = y if counts.min() >= 2 else None
+        return train_test_split(
+            np.arange(n), test_size=self.validation_fraction, random_state=self.random_state, stratify=strat
+        )
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _EarlyStopping:
+        """Fit with early stopping on a held-out share of the rows (when there are enough), weighted if asked."""
         import lightgbm as lgb
 
         est = clone(self.estimator)
         y = np.asarray(y)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         n = len(y)
         if n >= MIN_ROWS_FOR_EARLY_STOPPING and 0 < self.validation_fraction < 1:
-            strat = None
-            if isinstance(self, ClassifierMixin):
-                _, counts = np.unique(y, return_counts=True)
-                strat = y if counts.min() >= 2 else None
-            idx_tr, idx_va = train_test_split(
-                np.arange(n), test_size=self.validation_fraction, random_state=self.random_state, stratify=strat
-            )
+            idx_tr, idx_va = self._split(y)
             take = (lambda a, i: a.iloc[i]) if hasattr(X, "iloc") else (lambda a, i: a[i])
+            weighted = {} if w is None else {"sample_weight": w[idx_tr], "eval_sample_weight": [w[idx_va]]}
             with warnings.catch_warnings():
                 # LightGBM 4.7 deprecates eval_set for eval_X / eval_y, but does not encode
                 # string class labels given as eval_y: keep eval_set, which it does encode
@@ -62,10 +74,11 @@ class _EarlyStopping(BaseEstimator):
                     y[idx_tr],
                     eval_set=[(take(X, idx_va), y[idx_va])],
                     callbacks=[lgb.early_stopping(self.stopping_rounds, verbose=False)],
+                    **weighted,
                 )
             self.n_estimators_ = int(est.best_iteration_ or est.n_estimators)
         else:
-            est.fit(X, y)
+            est.fit(X, y, sample_weight=w)
             self.n_estimators_ = int(est.n_estimators)
         # for a refit on all these rows: trees in proportion to the rows trained on
         share = 1.0 - self.validation_fraction if n >= MIN_ROWS_FOR_EARLY_STOPPING else 1.0
@@ -103,6 +116,9 @@ class LGBMEarlyStoppingClassifier(ClassifierMixin, _EarlyStopping):
         Stop after this many trees without improvement.
     random_state : int or None
         Seed of the hold-out split.
+    shuffle : bool
+        Hold out a random share of the rows; False holds out the last rows
+        (rows in time order, ``ctx.time_ordered``).
 
     Attributes
     ----------
@@ -168,7 +184,13 @@ def build(params, ctx):
     if not early:
         return model
     wrapper = LGBMEarlyStoppingClassifier if ctx.is_classification else LGBMEarlyStoppingRegressor
-    return wrapper(model, validation_fraction=0.1, stopping_rounds=50, random_state=ctx.random_state)
+    return wrapper(
+        model,
+        validation_fraction=0.1,
+        stopping_rounds=50,
+        random_state=ctx.random_state,
+        shuffle=not ctx.time_ordered,
+    )
 
 
 def onnx_converters() -> None:

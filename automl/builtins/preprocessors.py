@@ -101,10 +101,12 @@ def _target(params, ctx):
     # cross-fitted inside fit_transform, so a row's own target never leaks into its code;
     # scaled because the codes are in the target's units
     k = max(2, min(5, ctx.n_rows // 4))  # fewer cross-fitting folds on tiny tables
-    folds: dict = {"cv": k, "shuffle": True, "random_state": ctx.random_state}
+    # rows in time order are cross-fitted in contiguous blocks, never shuffled
+    shuffle = {"shuffle": True, "random_state": ctx.random_state} if not ctx.time_ordered else {"shuffle": False}
+    folds: dict = {"cv": k, **shuffle}
     if _SKLEARN >= (1, 9):  # a splitter as cv; shuffle and random_state are deprecated
         splitter = KFold if ctx.task == "regression" else StratifiedKFold
-        folds = {"cv": splitter(k, shuffle=True, random_state=ctx.random_state)}
+        folds = {"cv": splitter(k, **shuffle)}
     encoder = TargetEncoder(
         target_type="continuous" if ctx.task == "regression" else ctx.task,
         smooth=params.get("smooth", "auto"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -9,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import has_fit_parameter
 
 from automl.context import Context
+from automl.data.rows import RowInfo, check_positive_total, check_rows
 from automl.data.target import check_y, drop_missing_target, encode_target, resolve_task
 from automl.evaluation.cross_validation import Problem
 from automl.evaluation.folds import Splits, make_splits
@@ -24,6 +27,8 @@ from automl.specs import ModelSpec
 
 if TYPE_CHECKING:
     from automl.registry.components import Components
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class Prepared:
         The candidate models for the task, after ``include`` and ``exclude``.
     builder : PipelineBuilder
         Builds the pipelines of this fit from the registered components.
+    rows : RowInfo
+        The weights, groups and time of the rows of ``problem``.
     """
 
     problem: Problem
@@ -50,6 +57,7 @@ class Prepared:
     cv: str
     models: list[ModelSpec]
     builder: PipelineBuilder
+    rows: RowInfo = RowInfo()
 
 
 def prepare(
@@ -66,8 +74,15 @@ def prepare(
     random_state: int | None,
     measure_latency: bool = False,
     column_kinds: Mapping[str, str] | None = None,
+    sample_weight: Any = None,
+    groups: Any = None,
+    time: Any = None,
 ) -> Prepared:
     """Check X and y against the fit's arguments and prepare the problem the search runs on.
+
+    ``sample_weight``, ``groups`` and ``time`` (see :func:`automl.data.rows.check_rows`)
+    follow the rows with a target: weights reach every fit and score, groups
+    and time decide the folds.
 
     Raises
     ------
@@ -77,21 +92,36 @@ def prepare(
         When an argument does not fit the data (a metric for another task, an
         unknown model in ``include``, a ``cv`` that gives no folds).
     """
-    X_all, Xf, ys = _rows(X, y)
+    X_all, Xf, ys, info = _rows(X, y, sample_weight, groups, time)
     task = resolve_task(task, ys)
     target = encode_target(ys, task)
     scorer = resolve_metric(metric, task, components.metrics)
+    if info.weights is not None and target.classes is not None:
+        _check_weighted_classes(info.weights, target.codes, target.classes)
+    if info.weights is not None and not scorer.takes_weights:
+        raise ValueError(
+            f"metric {scorer.name!r} does not accept sample_weight, so weighted rows cannot be scored; "
+            "use another metric or register one whose function takes sample_weight="
+        )
     # the kind of every column is decided on all rows, those without a target too: X itself can be predicted
     schema = _without_unprepared_text(infer_schema(X_all, _kinds(column_kinds)), components)
     infinite = infinite_columns(Xf, [c for c in schema.kept if c.kind == "numeric"])
     if infinite:  # the pipelines' TableCleaner treats them as missing
         warnings.warn(infinite_message(infinite), DataWarning, stacklevel=4)
-    splits, cv_desc = make_splits(cv, target.codes, task, random_state, n_columns=Xf.shape[1], time_budget=time_budget)
-    if isinstance(cv, str) and cv == "auto":  # a large table: trials train on a sample
-        splits, sampled = subsample_holdout(splits, target.codes, task, len(schema.kept), time_budget, random_state)
+    by = {"groups": info.groups, "time": info.time}
+    splits, cv_desc = make_splits(
+        cv, target.codes, task, random_state, n_columns=Xf.shape[1], time_budget=time_budget, **by
+    )
+    if isinstance(cv, str) and cv in ("auto", "time"):  # a large table: trials train on a sample
+        splits, sampled = subsample_holdout(
+            splits, target.codes, task, len(schema.kept), time_budget, random_state, **by
+        )
         cv_desc += f", {sampled}" if sampled else ""
+    time_ordered = info.time is not None or (isinstance(cv, str) and cv == "time")
+    ctx = _context(task, schema, splits, target.classes, random_state).replace(time_ordered=time_ordered)
     models = candidates(components.models, task, include, exclude)
-    ctx = _context(task, schema, splits, target.classes, random_state)
+    if info.weights is not None:
+        models = weighted_candidates(models, ctx)
     problem = Problem(
         X=Xf,
         y=target.values,
@@ -101,9 +131,22 @@ def prepare(
         metric=scorer,
         task=task,
         measure_latency=measure_latency,
+        weights=info.weights,
+        order=info.order,
     )
     builder = PipelineBuilder(components.models, components.preprocessors, schema, ctx, n_rows_all=len(Xf))
-    return Prepared(problem=problem, schema=schema, cv=cv_desc, models=models, builder=builder)
+    return Prepared(problem=problem, schema=schema, cv=cv_desc, models=models, builder=builder, rows=info)
+
+
+def _check_weighted_classes(weights: np.ndarray, codes: np.ndarray, classes: np.ndarray) -> None:
+    """Raise :class:`DataError` when the weights leave fewer than two classes with any weight."""
+    totals = np.bincount(codes.astype(int), weights=weights, minlength=len(classes))
+    if (totals > 0).sum() < 2:
+        zero = [c.item() if hasattr(c, "item") else c for c in classes[totals == 0]]
+        raise DataError(
+            f"sample_weight is zero on every row of class(es) {zero[:10]}: a classifier needs weight on at least "
+            "two classes; give those rows weight, or leave them out"
+        )
 
 
 def _kinds(column_kinds: Any) -> dict[str, str] | None:
@@ -132,17 +175,24 @@ def _without_unprepared_text(schema: Schema, components: Components) -> Schema:
     return schema.without_text("free text, and no installed plugin prepares text")
 
 
-def _rows(X: Any, y: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """X as given (as a frame), and X and y on the rows with a target."""
+def _rows(
+    X: Any, y: Any, sample_weight: Any, groups: Any, time: Any
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, RowInfo]:
+    """X as given (as a frame), and X, y and the per-row facts on the rows with a target."""
     X_all = as_frame(X)
     if len(X_all) == 0:
         raise DataError("X has 0 samples; pass a table with rows")
-    Xf, ys = drop_missing_target(X_all, check_y(y, len(X_all)))
+    y_all = check_y(y, len(X_all))
+    info = check_rows(X_all, sample_weight, groups, time)
+    Xf, ys = drop_missing_target(X_all, y_all)
+    if len(Xf) < len(X_all):
+        info = info.take(y_all.notna().to_numpy())
+    check_positive_total(info.weights)
     if len(Xf) < 2:
         raise DataError(
             f"X has {len(Xf)} sample(s) with a target; pass at least 2 rows with a target to evaluate a model"
         )
-    return X_all, Xf, ys
+    return X_all, Xf, ys, info
 
 
 def candidates(
@@ -173,6 +223,38 @@ def candidates(
     return [models[n] for n in names]
 
 
+def weighted_candidates(models: list[ModelSpec], ctx: Context) -> list[ModelSpec]:
+    """The models that take ``sample_weight``; the others are left out, with a log line saying so.
+
+    A model takes weights when the estimator its ``build`` returns has a ``fit``
+    with a ``sample_weight`` parameter (scikit-learn's convention). A model whose
+    ``build`` cannot be called with its first defaults here is kept.
+
+    Raises
+    ------
+    ValueError
+        When no candidate takes weights.
+    """
+    kept = [m for m in models if _takes_weights(m, ctx)]
+    left_out = [m.name for m in models if m not in kept]
+    if left_out:
+        logger.info("model(s) %s left out: their fit takes no sample_weight", left_out)
+    if not kept:
+        raise ValueError(
+            f"no candidate model takes sample_weight (the fit of {left_out} has no sample_weight parameter); "
+            "include models that do, or fit without weights"
+        )
+    return kept
+
+
+def _takes_weights(model: ModelSpec, ctx: Context) -> bool:
+    try:
+        estimator = model.build(dict(model.defaults[0]), ctx)
+    except Exception:  # a build that needs its space's parameters: let its trials tell
+        return True
+    return has_fit_parameter(estimator, "sample_weight")
+
+
 def _context(
     task: str, schema: Schema, splits: Splits, classes: np.ndarray | None, random_state: int | None
 ) -> Context:
@@ -188,4 +270,4 @@ def _context(
     )
 
 
-__all__ = ["Prepared", "candidates", "prepare"]
+__all__ = ["Prepared", "candidates", "prepare", "weighted_candidates"]

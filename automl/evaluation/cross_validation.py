@@ -47,6 +47,11 @@ class Problem:
         ``"binary"``, ``"multiclass"`` or ``"regression"``.
     measure_latency : bool
         Measure the single-row latency of the first fold's model.
+    weights : ndarray or None
+        Weight of each row (``sample_weight``): passed to every fit and every score.
+    order : ndarray or None
+        Row positions in time order when the rows are time-ordered: the final
+        refit sees the rows in that order.
     """
 
     X: pd.DataFrame
@@ -57,6 +62,12 @@ class Problem:
     metric: Metric
     task: str
     measure_latency: bool = False
+    weights: np.ndarray | None = None
+    order: np.ndarray | None = None
+
+    def weights_of(self, rows: np.ndarray) -> np.ndarray | None:
+        """The weights of ``rows``, or None when the rows are unweighted."""
+        return None if self.weights is None else self.weights[rows]
 
 
 @dataclass
@@ -177,11 +188,13 @@ def evaluate(
         train, valid = problem.splits[i]
         est = clone(estimator)
         t0 = time.perf_counter()
-        est.fit(X.iloc[train], y[train])
+        fit_weighted(est, X.iloc[train], y[train], problem.weights_of(train))
         t1 = time.perf_counter()
         pred = predictions(est, X.iloc[valid], problem.task, problem.classes)
         t2 = time.perf_counter()
-        score = problem.metric.score(problem.y_codes[valid], pred, problem.classes, X.iloc[valid])
+        score = problem.metric.score(
+            problem.y_codes[valid], pred, problem.classes, X.iloc[valid], sample_weight=problem.weights_of(valid)
+        )
         if not np.isfinite(score):
             raise ValueError(f"the metric {problem.metric.name} is {score} on fold {i}")
         out.fit_seconds.append(t1 - t0)
@@ -200,10 +213,25 @@ def evaluate(
     return out
 
 
-def fit_full(estimator: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[Any, float]:
-    """Fit ``estimator`` on all rows; return it and the seconds it took."""
+def fit_weighted(estimator: Any, X: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None = None) -> Any:
+    """``estimator.fit(X, y)``, with ``sample_weight`` for its model when there are weights.
+
+    A pipeline passes them to its last step (``model__sample_weight``), the
+    model; preprocessing is fitted unweighted.
+    """
+    if weights is None:
+        return estimator.fit(X, y)
+    if hasattr(estimator, "steps"):
+        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": weights})
+    return estimator.fit(X, y, sample_weight=weights)
+
+
+def fit_full(estimator: Any, problem: Problem) -> tuple[Any, float]:
+    """Fit ``estimator`` on every row of ``problem`` (weighted, in time order if so); return it and the seconds."""
+    rows = np.arange(len(problem.X)) if problem.order is None else problem.order
+    X = problem.X if problem.order is None else problem.X.iloc[rows]
     t0 = time.perf_counter()
-    estimator.fit(X, y)
+    fit_weighted(estimator, X, problem.y[rows], problem.weights_of(rows))
     return estimator, time.perf_counter() - t0
 
 
@@ -213,6 +241,7 @@ __all__ = [
     "TrialPruned",
     "evaluate",
     "fit_full",
+    "fit_weighted",
     "learned_params",
     "median_params",
     "predictions",

@@ -11,6 +11,8 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from automl.budget import use_holdout
+from automl.evaluation.group_folds import group_splits
+from automl.evaluation.time_folds import time_splits
 from automl.exceptions import DataError, DataWarning
 
 logger = logging.getLogger(__name__)
@@ -114,7 +116,15 @@ def _drop_single_class_folds(splits: Splits, desc: str, y_codes: np.ndarray) -> 
 
 
 def make_splits(
-    cv: Any, y_codes: np.ndarray, task: str, seed: int | None, n_columns: int = 1, time_budget: float | None = None
+    cv: Any,
+    y_codes: np.ndarray,
+    task: str,
+    seed: int | None,
+    n_columns: int = 1,
+    time_budget: float | None = None,
+    *,
+    groups: np.ndarray | None = None,
+    time: np.ndarray | None = None,
 ) -> tuple[Splits, str]:
     """Turn ``cv`` into a list of (train indices, validation indices).
 
@@ -135,6 +145,13 @@ def make_splits(
         Width of the table, to judge its size against the budget.
     time_budget : float or None
         Seconds for the whole fit.
+    groups : ndarray or None
+        Group of each row: no fold splits a group
+        (:func:`automl.evaluation.group_folds.group_splits`).
+    time : ndarray or None
+        Time of each row: folds train on the past and validate on the future
+        (:func:`automl.evaluation.time_folds.time_splits`). ``cv="time"``
+        without it means the rows are in time order already.
 
     A binary target needs 2 rows of each class (else :class:`~automl.DataError`).
     Folds whose training part would hold a single class (a classification
@@ -148,7 +165,28 @@ def make_splits(
                 f"y has {counts.tolist()} rows of its two classes: a binary classifier needs at least 2 rows of "
                 "each class to be evaluated (one to train on, one to validate). Pass more rows of the rare class"
             )
-    splits, desc = _splits(cv, y_codes, task, seed, n_columns, time_budget)
+    if time is not None or (isinstance(cv, str) and cv == "time"):
+        if groups is not None:
+            raise ValueError(
+                "groups and time together are not supported: folds are either by group or by time; pass one of them"
+            )
+        when = np.arange(len(y_codes), dtype=float) if time is None else time
+        splits, desc = time_splits(cv, when, n_columns=n_columns, time_budget=time_budget, folds=DEFAULT_FOLDS)
+    elif groups is not None:
+        splits, desc = group_splits(
+            cv,
+            y_codes,
+            task,
+            groups,
+            seed,
+            n_columns=n_columns,
+            time_budget=time_budget,
+            folds=DEFAULT_FOLDS,
+            repeat_rows=REPEAT_ROWS,
+        )
+    else:
+        splits, desc = _splits(cv, y_codes, task, seed, n_columns, time_budget)
+    _check_parts(splits)
     if task != "regression":
         splits, desc = _drop_single_class_folds(splits, desc, y_codes)
     return splits, desc
@@ -178,7 +216,12 @@ def _splits(
             raise ValueError(f"cv={cv} as a float must be a holdout share strictly between 0 and 1")
         return _holdout(float(cv), y_codes, task, seed)
     if hasattr(cv, "split"):
-        splits = [(np.asarray(tr), np.asarray(va)) for tr, va in cv.split(np.zeros((n, 1)), y_codes)]
+        try:
+            splits = [(np.asarray(tr), np.asarray(va)) for tr, va in cv.split(np.zeros((n, 1)), y_codes)]
+        except ValueError as exc:
+            if "groups" in str(exc):
+                raise ValueError(f"cv={type(cv).__name__} needs groups: pass fit(X, y, groups=...)") from exc
+            raise
         desc = type(cv).__name__
     else:
         try:
@@ -186,12 +229,15 @@ def _splits(
         except TypeError as exc:
             raise ValueError(f"cv of type {type(cv).__name__} is not understood") from exc
         desc = f"{len(splits)} given splits"
+    return splits, desc
+
+
+def _check_parts(splits: Splits) -> None:
     if not splits:
         raise ValueError("cv produced no splits")
     for tr, va in splits:
         if len(tr) == 0 or len(va) == 0:
             raise ValueError("cv produced a split with an empty training or validation part")
-    return splits, desc
 
 
 __all__ = ["Splits", "make_splits", "split_rows"]

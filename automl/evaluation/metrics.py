@@ -114,6 +114,11 @@ class Metric:
         rows = X if X is not None else np.zeros((len(y_true), 1))
         return float(self.scorer(holder, rows, y_true, **weights))
 
+    @property
+    def takes_weights(self) -> bool:
+        """True when the metric can weight rows (its function takes ``sample_weight``, as scorers do)."""
+        return self.spec is None or _takes_sample_weight(self.spec.func)
+
     def objective(self, value: float) -> float:
         """Map a natural value to "greater is better" for the search."""
         return value if self.greater_is_better else -value

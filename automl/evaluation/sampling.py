@@ -13,6 +13,8 @@ import numpy as np
 
 from automl.budget import sample_rows, validation_rows
 from automl.evaluation.folds import split_rows
+from automl.evaluation.group_folds import take_groups
+from automl.evaluation.time_folds import take_latest, take_spread
 
 
 def _take(idx: np.ndarray, size: int, y_codes: np.ndarray, task: str, seed: int | None) -> np.ndarray:
@@ -29,6 +31,9 @@ def subsample_holdout(
     n_columns: int,
     time_budget: float | None,
     seed: int | None,
+    *,
+    groups: np.ndarray | None = None,
+    time: np.ndarray | None = None,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
     """Shrink a single holdout split to what the budget allows; return it and a description ('' if unchanged).
 
@@ -46,6 +51,11 @@ def subsample_holdout(
         Seconds for the whole fit.
     seed : int or None
         Sampling seed.
+    groups : ndarray or None
+        Group of each row: the samples are made of whole groups.
+    time : ndarray or None
+        Time of each row: trials train on the most recent rows before the
+        holdout, and are scored on rows spread over the holdout's period.
     """
     if len(splits) != 1:
         return splits, ""
@@ -54,8 +64,12 @@ def subsample_holdout(
     n_valid = validation_rows(len(valid), size)
     if size >= len(train) and n_valid >= len(valid):
         return splits, ""
-    train_s = _take(train, size, y_codes, task, seed)
-    valid_s = _take(valid, n_valid, y_codes, task, seed)
+    if time is not None:
+        train_s, valid_s = take_latest(train, size, time), take_spread(valid, n_valid, time)
+    elif groups is not None:
+        train_s, valid_s = take_groups(train, size, groups, seed), take_groups(valid, n_valid, groups, seed)
+    else:
+        train_s, valid_s = _take(train, size, y_codes, task, seed), _take(valid, n_valid, y_codes, task, seed)
     return [(train_s, valid_s)], f"trials train on {len(train_s):,} of {len(train):,} rows"
 
 

@@ -22,7 +22,11 @@ def needs_threshold(metric: Metric, task: str) -> bool:
 
 
 def tune_threshold(
-    oof: np.ndarray, y_codes: np.ndarray, metric: Metric, n_candidates: int = 200
+    oof: np.ndarray,
+    y_codes: np.ndarray,
+    metric: Metric,
+    n_candidates: int = 200,
+    weights: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Pick the probability threshold of the positive class that maximises ``metric`` out of fold.
 
@@ -34,6 +38,10 @@ def tune_threshold(
         True class indices (0 or 1).
     metric : Metric
         A label metric (``needs == "label"``).
+    n_candidates : int
+        Thresholds tried: quantiles of the probabilities, and 0.5.
+    weights : ndarray, optional
+        Weight of each row in the metric (``sample_weight``).
 
     Returns
     -------
@@ -42,12 +50,13 @@ def tune_threshold(
     """
     rows = np.isfinite(oof).all(axis=1)
     p, y = oof[rows, 1], y_codes[rows]
+    w = {} if weights is None else {"sample_weight": weights[rows]}
     candidates = np.unique(np.quantile(p, np.linspace(0.0, 1.0, n_candidates)))
     candidates = np.union1d(candidates, [0.5])
     best_t, best = 0.5, -np.inf
     for t in candidates:
         labels = (p >= t).astype(int)
-        value = metric.objective(float(metric.spec.func(y, labels)))
+        value = metric.objective(float(metric.spec.func(y, labels, **w)))
         # prefer the threshold closest to 0.5 among equals
         if value > best + 1e-12 or (abs(value - best) <= 1e-12 and abs(t - 0.5) < abs(best_t - 0.5)):
             best_t, best = float(t), value
@@ -70,8 +79,10 @@ def better_threshold(oof: np.ndarray | None, problem: Problem) -> float | None:
     metric = problem.metric
     if oof is None or not needs_threshold(metric, problem.task):
         return None
-    threshold, tuned = tune_threshold(oof, problem.y_codes, metric)
-    if metric.objective(tuned) > metric.objective(metric.score(problem.y_codes, oof, problem.classes)):
+    threshold, tuned = tune_threshold(oof, problem.y_codes, metric, weights=problem.weights)
+    rows = np.flatnonzero(np.isfinite(oof).all(axis=1))  # the rows validated (all of them, unless a holdout)
+    untuned = metric.score(problem.y_codes[rows], oof[rows], problem.classes, sample_weight=problem.weights_of(rows))
+    if metric.objective(tuned) > metric.objective(untuned):
         logger.info("decision threshold %.3g: %s %.5g out of fold", threshold, metric.name, tuned)
         return threshold
     return None

@@ -27,6 +27,14 @@ class _Stage:
     branches: list[tuple[tuple[int, ...], Any, list[str]]] | None = None
 
 
+def _fit(estimator: Any, X: Any, y: Any, sample_weight: Any) -> Any:
+    if sample_weight is None:
+        return estimator.fit(X, y)
+    if hasattr(estimator, "steps"):
+        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": sample_weight})
+    return estimator.fit(X, y, sample_weight=sample_weight)
+
+
 def _plan(members: Sequence[Any]) -> list[tuple[list[_Stage], Any]]:
     """For each member: its transform stages and its model.
 
@@ -67,10 +75,10 @@ class _Ensemble(BaseEstimator):
         if len(self.estimators) != len(self.weights) or not self.estimators:
             raise ValueError("an ensemble needs one weight per estimator and at least one estimator")
 
-    def fit(self, X: Any, y: Any) -> _Ensemble:
-        """Fit a clone of every member on X, y."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _Ensemble:
+        """Fit a clone of every member on X, y (weighted: a pipeline member's model gets ``sample_weight``)."""
         self._check()
-        self.estimators_ = [clone(est).fit(X, y) for _, est in self.estimators]
+        self.estimators_ = [_fit(clone(est), X, y, sample_weight) for _, est in self.estimators]
         self._fitted(y)
         return self
 
@@ -138,9 +146,9 @@ class EnsembleClassifier(ClassifierMixin, _Ensemble):
         One weight per member; they are normalised to sum to one.
     """
 
-    def fit(self, X: Any, y: Any) -> EnsembleClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> EnsembleClassifier:
         """Fit every member and record the classes."""
-        super().fit(X, y)
+        super().fit(X, y, sample_weight)
         self.classes_ = np.unique(np.asarray(y))
         return self
 

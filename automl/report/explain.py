@@ -20,8 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import permutation_importance
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import FixedThresholdClassifier, GroupShuffleSplit, train_test_split
+
+from automl.data.rows import RowInfo
+from automl.evaluation.cross_validation import fit_weighted
+from automl.evaluation.thresholds import with_threshold
 
 logger = logging.getLogger("automl")
 EXTRA = 'pip install "automl[explain]"'
@@ -59,18 +64,20 @@ def importance(
         Indexed by column, best first: ``importance`` (mean drop in the metric,
         greater is more important), ``importance_std`` (over the repeats).
     """
-    pipeline, X_held, y_held = _held_out(automl, X, y, holdout, random_state)
+    pipeline, X_held, y_held, w_held = _held_out(automl, X, y, holdout, random_state)
     if len(X_held) > MAX_ROWS:
-        picked = np.random.default_rng(random_state).choice(len(X_held), MAX_ROWS, replace=False)
-        X_held, y_held = X_held.iloc[np.sort(picked)], y_held[np.sort(picked)]
+        picked = np.sort(np.random.default_rng(random_state).choice(len(X_held), MAX_ROWS, replace=False))
+        X_held, y_held = X_held.iloc[picked], y_held[picked]
+        w_held = None if w_held is None else w_held[picked]
     result = permutation_importance(
         pipeline,
         X_held,
         y_held,
-        scoring=lambda est, X_, y_: automl._score_pipeline(est, X_, y_),
+        scoring=lambda est, X_, y_, sample_weight=None: automl._score_pipeline(est, X_, y_, sample_weight),
         n_repeats=n_repeats,
         random_state=random_state,
         n_jobs=1,
+        sample_weight=w_held,
     )
     frame = pd.DataFrame(
         {"importance": result.importances_mean, "importance_std": result.importances_std},
@@ -79,14 +86,16 @@ def importance(
     return frame.sort_values("importance", ascending=False)
 
 
-def _held_out(automl: Any, X: Any, y: Any, holdout: float, random_state: int | None) -> tuple[Any, pd.DataFrame, Any]:
-    """The pipeline to permute and the rows it never trained on."""
+def _held_out(
+    automl: Any, X: Any, y: Any, holdout: float, random_state: int | None
+) -> tuple[Any, pd.DataFrame, Any, np.ndarray | None]:
+    """The pipeline to permute, the rows it never trained on, and their weights (None when unweighted)."""
     if X is not None:
         if y is None:
             raise ValueError("importance needs y with X: the targets of the held-out rows")
         X = automl._check_X(X)
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=automl.feature_names_in_)
-        return automl.best_pipeline_, frame, np.asarray(y)
+        return automl.best_pipeline_, frame, np.asarray(y), None
     train = getattr(automl, "_train", None)
     if train is None:
         raise ValueError(
@@ -94,12 +103,39 @@ def _held_out(automl: Any, X: Any, y: Any, holdout: float, random_state: int | N
             "(not in a saved model): pass held-out rows, explain(X_test, y_test)"
         )
     X_all, y_all = train
-    stratify = y_all if automl.task_ != "regression" and pd.Series(y_all).value_counts().min() >= 2 else None
-    X_fit, X_held, y_fit, y_held = train_test_split(
-        X_all, y_all, test_size=holdout, random_state=random_state, stratify=stratify
+    info = getattr(automl, "_row_info", None) or RowInfo()
+    fit_rows, held_rows = _split_rows(automl.task_, y_all, info, holdout, random_state)
+    logger.info(
+        "explain: refitting the final pipeline on %d rows, permuting %d held-out rows", len(fit_rows), len(held_rows)
     )
-    logger.info("explain: refitting the final pipeline on %d rows, permuting %d held-out rows", len(X_fit), len(X_held))
-    return clone(automl.best_pipeline_).fit(X_fit, y_fit), X_held, y_held
+    w = info.weights
+    pipeline = _refit(automl.best_pipeline_, X_all.iloc[fit_rows], y_all[fit_rows], None if w is None else w[fit_rows])
+    return pipeline, X_all.iloc[held_rows], y_all[held_rows], None if w is None else w[held_rows]
+
+
+def _refit(final: Any, X: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None) -> Any:
+    """A copy of the final pipeline fitted on ``X, y``; a tuned decision threshold is kept, its model refit too."""
+    model = final.steps[-1][1] if hasattr(final, "steps") else final
+    if isinstance(model, FixedThresholdClassifier):  # its model is frozen: cloning it would not refit it
+        inner = model.estimator.estimator if isinstance(model.estimator, FrozenEstimator) else model.estimator
+        return with_threshold(fit_weighted(clone(inner), X, y, weights), model.threshold, X, y)
+    return fit_weighted(clone(final), X, y, weights)
+
+
+def _split_rows(
+    task: str, y: np.ndarray, info: RowInfo, holdout: float, random_state: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to refit on and rows to hold out as the fit's folds split them: the latest, whole groups, or at random."""
+    rows = np.arange(len(y))
+    if info.time is not None:
+        order = info.order
+        cut = len(order) - max(1, int(round(holdout * len(order))))
+        return order[:cut], order[cut:]
+    if info.groups is not None:
+        return next(GroupShuffleSplit(1, test_size=holdout, random_state=random_state).split(rows, groups=info.groups))
+    stratify = y if task != "regression" and pd.Series(y).value_counts().min() >= 2 else None
+    fit_rows, held_rows = train_test_split(rows, test_size=holdout, random_state=random_state, stratify=stratify)
+    return fit_rows, held_rows
 
 
 class _Codes:

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from automl.report.explain import EXTRA as SHAP_EXTRA
+from automl.report.fairness import gap_table, last_group_report
 from automl.report.plots import PLOTS, Plots
 from automl.report.summary import facts
 
@@ -39,6 +40,7 @@ table.board td:last-child { min-width: 24em; }
 figure { margin: 0; } figure img { width: 30em; max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: .85em; color: #555; }
 .note { color: #555; font-size: .9em; } .warning { color: #8a5300; }
+tr.few th, tr.few td { background: #fff4e0; } td.flag { color: #8a5300; font-weight: 600; }
 """
 
 
@@ -52,11 +54,13 @@ def write_report(automl: Any, path: Any) -> Path:
     """
     path = Path(path)
     _check_writable(path)
+    groups = last_group_report(automl)
     sections = [
         _section("Summary", _facts_table(automl)),
         _section("Leaderboard", _leaderboard(automl)),
         _section("Plots", _plots(automl)),
         _section("Explanation", _explanation(automl)),
+        _section("Groups", _groups(groups)) if groups is not None else "",
         _section("Data", _data(automl)),
         _section("Warnings", _warnings(automl)),
     ]
@@ -163,6 +167,55 @@ def _explanation(automl: Any) -> str:
         "values are shuffled (mean and spread over repeats), for the columns as you gave them.</p>"
     )
     return text + _figure("importance", lambda ax: plots.importance(ax=ax)) + _frame(table)
+
+
+def _groups(frame: pd.DataFrame) -> str:
+    """The last group report: what it shows, the metric by group, the table with small groups marked, the gaps."""
+    attrs = frame.attrs
+    metric, min_rows = attrs["metric"], attrs["min_rows"]
+    direction = "greater is better" if attrs["greater_is_better"] else "lower is better"
+    text = (
+        f"<p class='note'>{html.escape(attrs['description'])} Grouped by {html.escape(', '.join(attrs['sensitive']))}; "
+        f"the fit's metric is {html.escape(metric)} ({direction}). Groups with fewer than {min_rows} rows are "
+        "marked: their numbers are noisy, and the gaps include them.</p>"
+    )
+    column = metric if metric in frame.columns else next(c for c in frame.columns if c != "rows")
+    figure = _figure(f"{column}_by_group", lambda ax: _group_bars(ax, frame, column))
+    notes = "".join(f"<li class='warning'>{html.escape(n)}</li>" for n in attrs.get("notes", []))
+    gaps = "<h3>Gaps between groups</h3>" + _frame(gap_table(frame))
+    return text + figure + _group_table(frame) + gaps + (f"<ul>{notes}</ul>" if notes else "")
+
+
+def _group_table(frame: pd.DataFrame) -> str:
+    """The groups as an HTML table; a group with few rows is shaded and says so."""
+    flag = f"fewer than {frame.attrs['min_rows']} rows"
+    levels = [str(n) for n in frame.index.names]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in [*levels, *map(str, frame.columns)])
+    body = []
+    for key, row in frame.iterrows():
+        keys = key if isinstance(key, tuple) else (key,)
+        cells = "".join(f"<th>{html.escape(str(k))}</th>" for k in keys)
+        for name, value in row.items():
+            if name == "few_rows":
+                cells += f"<td class='flag'>{flag}</td>" if value else "<td></td>"
+            else:
+                cells += f"<td class='num'>{'' if pd.isna(value) else f'{value:.5g}'}</td>"
+        body.append(f"<tr class='few'>{cells}</tr>" if row["few_rows"] else f"<tr>{cells}</tr>")
+    return f"<table class='groups'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _group_bars(ax: Any, frame: pd.DataFrame, column: str) -> None:
+    """The metric of each group as a bar (pale for a group with few rows), the value on all rows as a line."""
+    labels = [" / ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in frame.index]
+    colors = ["#f0c27b" if few else "#4c72b0" for few in frame["few_rows"]]
+    ax.bar(range(len(frame)), frame[column].to_numpy(dtype=float), color=colors)
+    ax.axhline(frame.attrs["overall"][column], color="#333", linestyle="--", linewidth=1, label="all rows")
+    ax.set_xticks(
+        range(len(frame)), labels, rotation=45 if len(frame) > 4 else 0, ha="right" if len(frame) > 4 else "center"
+    )
+    ax.set_ylabel(column)
+    ax.set_title(f"{column} by group ({', '.join(frame.attrs['sensitive'])})")
+    ax.legend(loc="lower right")
 
 
 def _data(automl: Any) -> str:

@@ -94,16 +94,86 @@ class ReportMixin:
         check_is_fitted(self, "leaderboard_")
         return Plots(self)
 
-    def report(self, path: Any) -> Any:
+    def group_report(self, X: Any = None, y: Any = None, *, sensitive: Any, min_rows: int = 30) -> pd.DataFrame:
+        """How the final model does for each group of a sensitive feature (fairlearn's ``MetricFrame``).
+
+        * ``group_report(sensitive="sex")``: the out-of-fold predictions of the
+          training data (``oof_``: every row predicted by the final model's
+          configuration fitted without it), grouped by a column of the training
+          table (kept in memory since ``fit``, never saved).
+        * ``group_report(X_test, y_test, sensitive="sex")``: the final model's
+          predictions on labelled rows, as ``predict`` makes them (the way for a
+          loaded model).
+
+        Needs ``pip install "automl[fairness]"``. The result is kept, and
+        :meth:`report` shows the last one in a "Groups" section.
+
+        Parameters
+        ----------
+        X : DataFrame, optional
+            Labelled rows to predict (with ``y``); None: the out-of-fold predictions.
+        y : array-like, optional
+            The targets of the rows of ``X``.
+        sensitive : str, list of str or array-like
+            A column name of the table (the training table without ``X``, else
+            ``X``), a list of names, or the values themselves: one per row of
+            ``X``, or without ``X`` one per training row with a target
+            (a DataFrame for several features). With several features the groups
+            are their combinations (those with rows). Missing values form the
+            group ``"missing"``.
+        min_rows : int
+            Groups with fewer rows are flagged in ``few_rows`` (never dropped):
+            their numbers are noisy.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by group (one level per sensitive feature), with ``rows``;
+            the fit's metric in natural units (named as ``metric_``; NaN where a
+            group cannot be scored, e.g. one class for roc_auc, with the reason
+            in ``attrs["notes"]``); for classification ``accuracy``; for binary
+            tasks ``selection_rate`` (share predicted ``classes_[1]``),
+            ``true_positive_rate`` and ``false_positive_rate`` (NaN for a group
+            without positive, or negative, rows); for regression ``mae``,
+            ``rmse``, ``mean_prediction`` and ``mean_target``; and ``few_rows``.
+            Multiclass tasks get no rates (a rate needs one positive class).
+            ``attrs``: ``"gaps"`` (per metric: ``smallest``, ``largest`` and
+            their groups, ``difference``, ``ratio``; as a table:
+            :func:`automl.report.fairness.gap_table`), ``"overall"`` (the same
+            metrics on all rows), ``"description"`` (which predictions),
+            ``"notes"``, ``"metric"``, ``"sensitive"``, ``"min_rows"``.
+
+        Raises
+        ------
+        ValueError, automl.exceptions.DataError
+            When ``sensitive`` names no column, has the wrong length, or the
+            predictions are not available (a loaded model, or the fallback
+            baseline, without ``X``); the message names the argument.
+        ImportError
+            When fairlearn is not installed.
+        """
+        from automl.report.fairness import group_frame
+
+        check_is_fitted(self, "best_pipeline_")
+        frame = group_frame(self, X, y, sensitive=sensitive, min_rows=min_rows)
+        # kept with the pipeline it describes, so a later fit never shows it; a DataFrame of numbers, not saved
+        self._group_report = (self.best_pipeline_, frame)
+        return frame.copy()
+
+    def report(self, path: Any, *, sensitive: Any = None) -> Any:
         """Write one self-contained HTML file about the fit: summary, leaderboard, plots, explanation, data, warnings.
 
         Every image is embedded and nothing is fetched from the network, so the
-        file reads offline and can be sent as it is.
+        file reads offline and can be sent as it is. A "Groups" section shows the
+        last :meth:`group_report` of this fit, or the one ``sensitive`` asks for.
 
         Parameters
         ----------
         path : str or path-like
             The HTML file to write.
+        sensitive : str, list of str or array-like, optional
+            Compute ``group_report(sensitive=sensitive)`` (out-of-fold
+            predictions of the training data) for the report's "Groups" section.
 
         Returns
         -------
@@ -113,6 +183,8 @@ class ReportMixin:
         from automl.report.html import write_report
 
         check_is_fitted(self, "leaderboard_")
+        if sensitive is not None:
+            self.group_report(sensitive=sensitive)
         return write_report(self, path)
 
 

@@ -104,7 +104,7 @@ class Plots:
             study = optuna.create_study(direction="maximize" if _greater_is_better(automl) else "minimize")
         finally:
             quiet.setLevel(level)
-        trials = sorted((r for r in automl.trials_ if not r.members), key=lambda r: r.number)
+        trials = sorted((r for r in automl.trials_ if r.number >= 0), key=lambda r: r.number)
         for r in trials:
             ok = r.status == "ok" and np.isfinite(r.mean)
             state = optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.FAIL

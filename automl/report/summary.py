@@ -20,7 +20,8 @@ def facts(automl: Any) -> list[tuple[str, str]]:
     """The summary as (label, value) pairs: task, metric, best score, final model, time, trials."""
     best = automl.best_score_
     board = automl.leaderboard_
-    first = board.iloc[0] if len(board) and board.iloc[0]["status"] == "ok" else None
+    best_rows = board[board["rank"] == 1] if "rank" in board else board.iloc[:0]
+    first = best_rows.iloc[0] if len(best_rows) else None
     score = "no pipeline finished (fallback baseline)"
     if first is not None and np.isfinite(best):
         score = f"{best:.5g} ± {first['score_std']:.2g} over {first['n_folds']} folds (out of fold)"
@@ -35,9 +36,20 @@ def facts(automl: Any) -> list[tuple[str, str]]:
         ("time", time_text),
         ("trials", trial_counts(automl)),
     ]
+    if references(automl):
+        rows.append(("baselines", references(automl)))
     if getattr(automl, "threshold_", None) is not None:
         rows.append(("decision threshold", f"{automl.threshold_:.3g} on the positive class's probability"))
     return rows
+
+
+def references(automl: Any) -> str:
+    """The leaderboard's reference rows in words: ``"constant predictor (class prior) 0.5, untuned default ..."``."""
+    board = automl.leaderboard_
+    if "baseline" not in board:  # a model saved before the leaderboard had references
+        return ""
+    refs = board[board["status"] == "baseline"]
+    return ", ".join(f"{row.baseline}: {row.model} {row.score_mean:.5g}" for row in refs.itertuples())
 
 
 def direction(automl: Any) -> str:

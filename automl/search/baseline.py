@@ -1,4 +1,9 @@
-"""A last-resort model fitted in the parent process when no trial finished in time.
+"""Baselines: the reference rows of the leaderboard, and the last-resort model when no trial finished in time.
+
+Every leaderboard shows how much the search added over two references, on
+the same folds: a constant predictor (the class prior, or the mean) and the
+untuned default of the cheapest model (the search's first trial). They are
+rows to compare with, never candidates for the final model.
 
 Workers need about two seconds to start on a cold machine, so a fit with a tiny
 budget can end before any trial does. Rather than return a constant predictor,
@@ -10,15 +15,18 @@ bounded amount of data, so it takes a fraction of a second whatever the table.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.pipeline import Pipeline
 
-from automl.pipeline.build import PipelineBuilder
+from automl.evaluation.cross_validation import Problem, fit_weighted
+from automl.pipeline.build import PipelineBuilder, TrialConfig
 from automl.pipeline.cleaning import TableCleaner
 from automl.search.space import SearchSpace, by_kind
+from automl.search.trial import TrialResult
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +55,12 @@ def _sample(n: int, width: int, y_codes: np.ndarray | None, seed: int | None) ->
 
 
 def quick_baseline(
-    builder: PipelineBuilder, X: pd.DataFrame, y: np.ndarray, y_codes: np.ndarray, seed: int | None
+    builder: PipelineBuilder,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    y_codes: np.ndarray,
+    seed: int | None,
+    weights: np.ndarray | None = None,
 ) -> tuple[Pipeline, str]:
     """Fit the linear model's default pipeline on a bounded sample; return it and a description.
 
@@ -61,7 +74,7 @@ def quick_baseline(
         kinds = builder.schema.prepared_kinds
         space = SearchSpace([builder.models[MODEL]], by_kind(builder.preprocessors, kinds), kinds, builder.context)
         pipeline = builder.build(space.default_config(MODEL), final=True, n_rows=len(idx))
-        pipeline.fit(X.iloc[idx], y[idx])
+        fit_weighted(pipeline, X.iloc[idx], y[idx], None if weights is None else weights[idx])
         return pipeline, f"a linear model fitted on {len(idx)} of {len(X)} rows, not evaluated"
     except Exception as exc:  # built-in code on clean data; still, never lose the fit over it
         logger.warning("the linear baseline failed (%s: %s); using a constant predictor", type(exc).__name__, exc)
@@ -69,4 +82,46 @@ def quick_baseline(
     return Pipeline([("clean", TableCleaner(builder.schema)), ("model", dummy)]).fit(X, y), "a constant predictor"
 
 
-__all__ = ["quick_baseline"]
+def constant_prediction(problem: Problem, train: np.ndarray, n_rows: int) -> np.ndarray:
+    """The constant predictor fitted on rows ``train``: the (weighted) class shares, or the (weighted) mean."""
+    w = problem.weights_of(train)
+    if problem.classes is None:
+        return np.full(n_rows, np.average(problem.y_codes[train].astype(float), weights=w))
+    shares = np.bincount(problem.y_codes[train].astype(int), weights=w, minlength=len(problem.classes))
+    return np.tile(shares / shares.sum(), (n_rows, 1))
+
+
+def constant_result(problem: Problem) -> TrialResult:
+    """The constant predictor scored on the folds of ``problem``, as a leaderboard row."""
+    scores = []
+    for train, valid in problem.splits:
+        pred = constant_prediction(problem, train, len(valid))
+        w = problem.weights_of(valid)
+        scores.append(float(problem.metric.score(problem.y_codes[valid], pred, problem.classes, sample_weight=w)))
+    what = "mean" if problem.classes is None else "class prior"
+    return TrialResult(
+        number=-1, config=None, status="baseline", fold_scores=scores, baseline=f"constant predictor ({what})"
+    )
+
+
+def reference_results(problem: Problem, results: list[TrialResult], default: TrialConfig | None) -> list[TrialResult]:
+    """The leaderboard's reference rows (status ``"baseline"``): the constant predictor, and the untuned ``default``.
+
+    The default's row repeats the scores of its trial, when that trial finished.
+
+    A failing metric (e.g. AUC on a fold with one class) costs the constant row, never the fit.
+    """
+    out = []
+    try:
+        out.append(constant_result(problem))
+    except Exception as exc:  # pragma: no cover - a user's metric that cannot score a constant
+        logger.info("the constant baseline could not be scored: %s", exc)
+    ran = next((r for r in results if r.status == "ok" and default is not None and r.config == default), None)
+    if ran is not None:
+        out.append(
+            replace(ran, number=-1, status="baseline", oof=None, baseline=f"untuned default (trial {ran.number})")
+        )
+    return out
+
+
+__all__ = ["constant_prediction", "constant_result", "quick_baseline", "reference_results"]

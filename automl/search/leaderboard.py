@@ -24,6 +24,7 @@ COLUMNS = [
     "predict_s",
     "row_ms",
     "status",
+    "baseline",
     "error",
 ]
 
@@ -36,19 +37,24 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
     (over folds, in the metric's natural units), ``n_folds``, ``fit_s``,
     ``predict_s``, ``row_ms`` (single-row prediction latency in milliseconds:
     of the final model after its refit, and of every trial when ``infer_limit``
-    is set; NaN when not measured), ``status`` and ``error``.
+    is set; NaN when not measured), ``status``, ``baseline`` and ``error``.
+
+    Rows of status ``"baseline"`` come right after the successful trials:
+    references scored on the same folds (``baseline`` says which: a constant
+    predictor, the untuned default of the cheapest model). They have no rank
+    and are never the final model.
     """
     rows = []
     rank = 0
     for r in sort_results(results, metric):
-        if r.status == "ok":
-            rank += 1
+        candidate = r.status == "ok"
+        rank += candidate
         params = r.config.all_params() if r.config is not None else {}
         if r.members:
             params = {"members": dict(r.members)}
         rows.append(
             {
-                "rank": rank if r.status == "ok" else None,
+                "rank": rank if candidate else None,
                 "trial": r.number if r.number >= 0 else None,
                 "model": r.model,
                 "preprocessing": r.config.describe_preprocessing() if r.config is not None else "-",
@@ -61,6 +67,7 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
                 "predict_s": round(r.predict_seconds, 3),
                 "row_ms": round(1e3 * r.row_seconds, 3) if getattr(r, "row_seconds", None) is not None else np.nan,
                 "status": r.status,
+                "baseline": r.baseline,
                 "error": r.error,
             }
         )

@@ -12,7 +12,7 @@ from automl.data.prepare import Prepared
 from automl.evaluation.thresholds import better_threshold, with_threshold
 from automl.exceptions import SearchFailedError
 from automl.pipeline.build import TrialConfig
-from automl.search.baseline import quick_baseline
+from automl.search.baseline import quick_baseline, reference_results
 from automl.search.finalize import Final, finalize, prefit_final
 from automl.search.loop import Search, SearchSettings
 from automl.search.progress import Progress, search_started
@@ -90,6 +90,8 @@ def search_and_refit(
         final = _final_model(search, results)
     finally:
         search.cleanup()
+    cheapest = min(prepared.models, key=lambda m: m.cost).name
+    results = [*results, *reference_results(problem, results, space.default_config(cheapest))]
     if final is None:
         return _baseline(prepared, results, budget)
     if final.result is not None and final.result.members:
@@ -133,7 +135,7 @@ def _final_model(search: Search, results: list[TrialResult]) -> Final | None:
 def _baseline(prepared: Prepared, results: list[TrialResult], budget: Budget) -> Outcome:
     """No pipeline finished in time: the linear baseline, fitted here on a sample of the rows."""
     problem, seed = prepared.problem, prepared.builder.context.random_state
-    pipeline, what = quick_baseline(prepared.builder, problem.X, problem.y, problem.y_codes, seed)
+    pipeline, what = quick_baseline(prepared.builder, problem.X, problem.y, problem.y_codes, seed, problem.weights)
     warnings.warn(
         f"no pipeline finished within the time budget of {_seconds(budget)}s; best_pipeline_ is {what}. "
         "Give a larger time_budget.",

@@ -38,8 +38,10 @@ class Selection:
     best_single_score: float
 
 
-def _pooled(metric: Metric, y: np.ndarray, pred: np.ndarray, classes: np.ndarray | None) -> float:
-    return metric.objective(metric.score(y, pred, classes))
+def _pooled(
+    metric: Metric, y: np.ndarray, pred: np.ndarray, classes: np.ndarray | None, weights: np.ndarray | None
+) -> float:
+    return metric.objective(metric.score(y, pred, classes, sample_weight=weights))
 
 
 def greedy_selection(
@@ -50,6 +52,7 @@ def greedy_selection(
     n_iterations: int = 25,
     stop_at: float = math.inf,
     clock: Callable[[], float] = time.monotonic,
+    weights: np.ndarray | None = None,
 ) -> Selection:
     """Select members with replacement to optimise the metric of their average.
 
@@ -69,12 +72,14 @@ def greedy_selection(
         Stop drawing when ``clock()`` passes this time.
     clock : callable
         The clock ``stop_at`` refers to.
+    weights : ndarray, optional
+        Weight of each row in the metric (``sample_weight``).
 
     Returns
     -------
     Selection
     """
-    singles = [_pooled(metric, y_codes, p, classes) for p in oofs]
+    singles = [_pooled(metric, y_codes, p, classes, weights) for p in oofs]
     start = int(np.argmax(singles))
     counts: Counter[int] = Counter({start: 1})
     total = np.array(oofs[start], dtype=float)
@@ -82,7 +87,7 @@ def greedy_selection(
     for it in range(2, n_iterations + 1):
         if clock() > stop_at:
             break
-        scores = [_pooled(metric, y_codes, (total + p) / it, classes) for p in oofs]
+        scores = [_pooled(metric, y_codes, (total + p) / it, classes, weights) for p in oofs]
         j = int(np.argmax(scores))
         total = total + oofs[j]
         counts[j] += 1
@@ -147,7 +152,11 @@ def _rows(oof: np.ndarray) -> np.ndarray:
 
 def _fold_scores(problem: Problem, pred: np.ndarray) -> list[float]:
     """The metric, natural units, on each validation fold of out-of-fold predictions ``pred``."""
-    return [float(problem.metric.score(problem.y_codes[v], pred[v], problem.classes)) for _, v in problem.splits]
+    metric, y = problem.metric, problem.y_codes
+    return [
+        float(metric.score(y[v], pred[v], problem.classes, sample_weight=problem.weights_of(v)))
+        for _, v in problem.splits
+    ]
 
 
 def ensemble_result(
@@ -178,8 +187,10 @@ def ensemble_result(
     if len(usable) < 2:
         return None
     y = problem.y_codes[rows]
+    oofs = [r.oof[rows] for r in usable]
+    weights = problem.weights_of(np.flatnonzero(rows))
     sel = greedy_selection(
-        [r.oof[rows] for r in usable], y, metric, problem.classes, n_iterations, stop_at=stop_at, clock=clock
+        oofs, y, metric, problem.classes, n_iterations, stop_at=stop_at, clock=clock, weights=weights
     )
     if len(sel.weights) < 2 or not sel.score > sel.best_single_score:
         return None

@@ -184,12 +184,13 @@ class SearchSpace:
     def starting_points(self, portfolio: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
         """Known-good configurations as Optuna parameter dicts, in the order to try them.
 
-        First the first default of every model with a cost of at most 3, cheapest
-        first (a strong baseline within seconds); then the ``portfolio`` entries
+        First the first default of the cheapest model and of every model with a
+        cost of at most 3, cheapest first (a strong baseline within seconds); then the ``portfolio`` entries
         that apply; then every other default (costly models, further defaults).
         """
         order = sorted(self.models.values(), key=lambda m: m.cost)
-        first = [self._default_params(m, 0) for m in order if m.cost <= 3]
+        # the cheapest model's default always first: the leaderboard's untuned reference
+        first = [self._default_params(m, 0) for i, m in enumerate(order) if m.cost <= 3 or i == 0]
         rest = [
             self._default_params(m, r)
             for r in range(max(len(m.defaults) for m in order))

@@ -13,9 +13,9 @@ from automl.pipeline.build import TrialConfig
 if TYPE_CHECKING:
     from automl.evaluation.metrics import Metric
 
-STATUSES = ("ok", "failed", "timeout", "pruned")
+STATUSES = ("ok", "failed", "timeout", "pruned", "baseline")
 #: how statuses rank on the leaderboard: successful trials first, failed ones last
-_STATUS_ORDER = {"ok": 0, "pruned": 1, "timeout": 2, "failed": 3}
+_STATUS_ORDER = {"ok": 0, "baseline": 1, "pruned": 2, "timeout": 3, "failed": 4}
 
 
 @dataclass
@@ -28,7 +28,8 @@ class TrialResult:
         Optuna trial number.
     config : TrialConfig or None
         The pipeline tried (None if sampling itself failed).
-    status : {"ok", "failed", "timeout", "pruned"}
+    status : {"ok", "failed", "timeout", "pruned", "baseline"}
+        ``"baseline"`` marks a reference row (see ``baseline``), scored but not a trial.
     fold_scores : list of float
         Metric on each validation fold, natural units.
     fit_seconds, predict_seconds : float
@@ -50,6 +51,10 @@ class TrialResult:
     needed : float or None
         For a trial stopped after a fold because it could not finish in time:
         the seconds all its folds were projected to need at its pace.
+    baseline : str
+        For a reference row (never a candidate for the final model): what it
+        is, e.g. ``"constant predictor"`` or ``"untuned default (trial 0)"``.
+        Empty for trials.
     """
 
     number: int
@@ -65,6 +70,7 @@ class TrialResult:
     learned: dict[str, Any] = field(default_factory=dict)
     row_seconds: float | None = None
     needed: float | None = None
+    baseline: str = ""
 
     @property
     def final_config(self) -> TrialConfig | None:
@@ -92,11 +98,13 @@ class TrialResult:
         """The model's name."""
         if self.members:
             return "ensemble"
+        if self.config is None and self.baseline:
+            return "constant"
         return self.config.model if self.config is not None else "?"
 
 
 def sort_results(results: Sequence[TrialResult], metric: Metric) -> list[TrialResult]:
-    """Every trial in leaderboard order: successful ones best first, then pruned, timed-out and failed ones.
+    """Every row in leaderboard order: successful trials best first, the baselines, then pruned, timed-out, failed.
 
     This is the one rule that ranks trials: by status, then by the mean fold score
     in the metric's "greater is better" direction, then by trial number (the
@@ -104,14 +112,14 @@ def sort_results(results: Sequence[TrialResult], metric: Metric) -> list[TrialRe
     """
 
     def key(r: TrialResult) -> tuple:
-        score = metric.objective(r.mean) if r.status == "ok" else -np.inf
+        score = metric.objective(r.mean) if r.status in ("ok", "baseline") else -np.inf
         return (_STATUS_ORDER.get(r.status, 9), -score, r.number)
 
     return sorted(results, key=key)
 
 
 def ranked(results: Sequence[TrialResult], metric: Metric) -> list[TrialResult]:
-    """The successful trials, best first (see :func:`sort_results`)."""
+    """The successful trials, best first (see :func:`sort_results`); reference rows are not trials."""
     return [r for r in sort_results(results, metric) if r.status == "ok"]
 
 

@@ -163,9 +163,7 @@ class _Worker:
             return protocol.Evaluated(request.job, result)
         if isinstance(request, protocol.Fit):
             with threadpool_limits(limits=request.n_threads):
-                fitted, seconds = evaluation.fit_full(
-                    cloudpickle.loads(request.pipeline), self.problem.X, self.problem.y
-                )
+                fitted, seconds = evaluation.fit_full(cloudpickle.loads(request.pipeline), self.problem)
                 row = None
                 if getattr(self.problem, "measure_latency", False):
                     X = self.problem.X.iloc[:ROW_CALLS]

@@ -9,7 +9,11 @@ CatBoost's scikit-learn-style classes. At ``fit`` they
 - with ``validation_fraction > 0`` and enough rows, hold out that share of the
   rows, stop adding trees when the loss on it stops improving, and report the
   number of trees (scaled to all the rows) as ``learned_params_``, so the
-  final refit uses it on every row without holding any out.
+  final refit uses it on every row without holding any out;
+- take ``sample_weight`` (CatBoost's ``sample_weight`` for the training rows,
+  the held-out rows' weights in the evaluation ``Pool``);
+- with ``shuffle=False`` (rows in time order) hold out the last rows and tell
+  CatBoost ``has_time=True``, so that it does not permute the rows either.
 
 A fitted model pickles, and saves in skops' safe format, as CatBoost's own
 serialized model (bytes) plus plain parameters.
@@ -111,6 +115,7 @@ class _CatBoostModel(BaseEstimator):
         early_stopping_rounds: int = 50,
         thread_count: int = 1,
         random_seed: int | None = None,
+        shuffle: bool = True,
     ) -> None:
         self.iterations = iterations
         self.learning_rate = learning_rate
@@ -125,6 +130,7 @@ class _CatBoostModel(BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.thread_count = thread_count
         self.random_seed = random_seed
+        self.shuffle = shuffle
 
     def _new_catboost(self, cat_features: list[int]) -> Any:
         import catboost
@@ -146,30 +152,41 @@ class _CatBoostModel(BaseEstimator):
         }
         if self.subsample < 1.0:
             params["subsample"] = float(self.subsample)
+        if not self.shuffle:
+            # rows in time order: no random permutations (ordered target statistics, ordered boosting)
+            params["has_time"] = True
         if isinstance(self, ClassifierMixin):
             params["auto_class_weights"] = self.auto_class_weights
             return catboost.CatBoostClassifier(**params)
         return catboost.CatBoostRegressor(**params)
 
     def _split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """Training and validation rows for early stopping, or None when there are too few rows."""
+        """Training and validation rows for early stopping, or None when there are too few rows.
+
+        A random share (stratified for classifiers), or with ``shuffle=False``
+        the last ``validation_fraction`` of the rows.
+        """
         n = len(y)
         if n < MIN_ROWS_FOR_EARLY_STOPPING or not 0 < self.validation_fraction < 1:
             return None
-        stratify = None
-        if isinstance(self, ClassifierMixin):
-            _, counts = np.unique(y, return_counts=True)
-            stratify = y if counts.min() >= 2 else None
-        idx_tr, idx_va = train_test_split(
-            np.arange(n), test_size=self.validation_fraction, random_state=self.random_seed, stratify=stratify
-        )
+        if not self.shuffle:
+            cut = n - max(1, int(round(self.validation_fraction * n)))
+            idx_tr, idx_va = np.arange(cut), np.arange(cut, n)
+        else:
+            stratify = None
+            if isinstance(self, ClassifierMixin):
+                _, counts = np.unique(y, return_counts=True)
+                stratify = y if counts.min() >= 2 else None
+            idx_tr, idx_va = train_test_split(
+                np.arange(n), test_size=self.validation_fraction, random_state=self.random_seed, stratify=stratify
+            )
         if isinstance(self, ClassifierMixin):
             # a class the training rows lack cannot be validated on: keep its rows for training
             unseen = ~np.isin(y[idx_va], y[idx_tr])
             idx_tr, idx_va = np.concatenate([idx_tr, idx_va[unseen]]), idx_va[~unseen]
         return (idx_tr, idx_va) if len(idx_va) else None
 
-    def fit(self, X: Any, y: Any) -> _CatBoostModel:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _CatBoostModel:
         """Fit CatBoost, with early stopping on a held-out share of the rows when there are enough.
 
         Parameters
@@ -178,26 +195,39 @@ class _CatBoostModel(BaseEstimator):
             Features; ``category`` and ``object`` columns are categorical.
         y : array-like
             Target.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row, in the training loss and in the loss on the held-out rows.
 
         Returns
         -------
         self
         """
+        import catboost
+
         y = np.asarray(y)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float).reshape(-1)
+        if w is not None and len(w) != len(y):
+            raise ValueError(f"sample_weight has {len(w)} values for {len(y)} rows; pass one weight per row")
         self.cat_features_ = categorical_columns(X)
         data = to_catboost_frame(X, self.cat_features_)
         model = self._new_catboost(self.cat_features_)
         split = self._split(y)
         if split is None:
-            model.fit(data, y)
+            model.fit(data, y, sample_weight=w)
             self.n_estimators_ = int(model.tree_count_)
             share = 1.0
         else:
             idx_tr, idx_va = split
+            eval_set: Any = (_take(data, idx_va), y[idx_va])
+            # CatBoost takes the held-out rows' weights only in a Pool; held-out rows that all weigh 0
+            # would make the weighted loss 0 / 0, so they stay unweighted
+            if w is not None and w[idx_va].sum() > 0:
+                eval_set = catboost.Pool(*eval_set, cat_features=self.cat_features_ or None, weight=w[idx_va])
             model.fit(
                 _take(data, idx_tr),
                 y[idx_tr],
-                eval_set=(_take(data, idx_va), y[idx_va]),
+                sample_weight=None if w is None else w[idx_tr],
+                eval_set=eval_set,
                 early_stopping_rounds=self.early_stopping_rounds,
                 use_best_model=True,
             )
@@ -258,6 +288,10 @@ class CatBoostModelClassifier(ClassifierMixin, _CatBoostModel):
         Threads CatBoost uses.
     random_seed : int or None
         Seed of CatBoost and of the hold-out split.
+    shuffle : bool
+        Hold out a random (stratified) share of the rows; False holds out the
+        last rows and sets CatBoost's ``has_time`` (no random permutations of
+        the rows), for rows in time order (``ctx.time_ordered``).
 
     Attributes
     ----------

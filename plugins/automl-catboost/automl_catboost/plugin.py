@@ -4,7 +4,9 @@ The number of trees is learned, not searched: during the search the model
 holds out a share of its training rows and stops when the loss on them stops
 improving (tables of :data:`~automl_catboost.model.MIN_ROWS_FOR_EARLY_STOPPING`
 rows or more). It reports that number as ``learned_params_``; the final model
-refits on every row with it.
+refits on every row with it. The model takes ``fit(X, y, sample_weight=...)``;
+when ``ctx.time_ordered``, it holds out the last rows and CatBoost keeps the
+rows' order (``has_time``).
 """
 
 from __future__ import annotations
@@ -119,7 +121,8 @@ def build(params: dict[str, Any], ctx: Context) -> CatBoostModelClassifier | Cat
     params : dict
         From :func:`space`, a default, or (final refit) with the learned ``iterations``.
     ctx : automl.Context
-        The problem; ``n_threads`` and ``random_state`` go to CatBoost.
+        The problem; ``n_threads`` and ``random_state`` go to CatBoost, ``time_ordered``
+        (read when the core has it) makes the model keep the rows' order (``shuffle=False``).
 
     Returns
     -------
@@ -141,6 +144,7 @@ def build(params: dict[str, Any], ctx: Context) -> CatBoostModelClassifier | Cat
         "early_stopping_rounds": 50,
         "thread_count": ctx.n_threads,
         "random_seed": ctx.random_state,
+        "shuffle": not getattr(ctx, "time_ordered", False),
     }
     if ctx.is_classification:
         kwargs["auto_class_weights"] = params.get("auto_class_weights")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from importlib.metadata import entry_points
 
 import automl
@@ -12,7 +13,9 @@ import pytest
 from automl import AutoML, Context, ModelSpec
 from automl.deploy.onnx import OnnxConversionError
 from automl.testing import parametrize_plugin_checks
-from sklearn.datasets import load_diabetes, load_iris, make_classification
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes, load_iris, make_classification, make_regression
+from sklearn.utils.validation import has_fit_parameter
 
 from automl_catboost import plugin
 from automl_catboost.model import (
@@ -187,3 +190,171 @@ def test_onnx_export_refuses_categorical_features_and_names_the_class(tmp_path):
     assert fitted.best_pipeline_.steps[-1][1].cat_features_ == [0]
     with pytest.raises(OnnxConversionError, match="CatBoostModelClassifier.*categorical features"):
         fitted.to_onnx(tmp_path / "model.onnx")
+
+
+# --- sample weights and rows in time order ------------------------------------------------------------------
+
+
+def _fit_takes(name: str) -> bool:
+    """Whether the installed core's ``AutoML.fit`` takes the argument ``name``."""
+    return name in inspect.signature(AutoML.fit).parameters
+
+
+def two_groups(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Features unrelated to the target and a mask of every other row (group B); the groups share ``X``'s law."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)), np.arange(n) % 2 == 1
+
+
+class _RecordFits:
+    """Replaces CatBoost's ``fit`` of one class by one that records its arguments and then fits."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, cls: type) -> None:
+        self.calls: list[tuple[object, np.ndarray, dict]] = []
+        original = cls.fit
+
+        def fit(model, X, y=None, **kwargs):
+            self.calls.append((X, np.asarray(y), kwargs))
+            return original(model, X, y, **kwargs)
+
+        monkeypatch.setattr(cls, "fit", fit)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("final", [False, True])
+@pytest.mark.parametrize("n_rows", [100, 1000])
+def test_built_models_take_sample_weight(task, final, n_rows):
+    # the engine's test: a model whose fit has no sample_weight is left out of a weighted fit
+    for default in plugin.DEFAULTS:
+        assert has_fit_parameter(plugin.build(default, context(task, n_rows=n_rows, final=final)), "sample_weight")
+
+
+@pytest.mark.parametrize("n_rows", [200, 600])  # without and with early stopping
+def test_zero_weights_leave_a_group_out(n_rows):
+    # two groups with the same features and targets 0 and 10: the weights decide which one the model learns
+    X, group_b = two_groups(n_rows)
+    y = np.where(group_b, 10.0, 0.0) + np.random.default_rng(1).normal(scale=0.1, size=n_rows)
+    ctx = context("regression", n_rows=n_rows, random_state=0)
+
+    def mean_prediction(weights: np.ndarray | None) -> float:
+        return float(plugin.build(plugin.DEFAULTS[0], ctx).fit(X, y, sample_weight=weights).predict(X).mean())
+
+    assert abs(mean_prediction(None) - 5.0) < 0.5
+    assert abs(mean_prediction(np.where(group_b, 0.0, 1.0))) < 0.5
+    assert abs(mean_prediction(np.where(group_b, 1.0, 0.0)) - 10.0) < 0.5
+
+
+@pytest.mark.parametrize("n_rows", [200, 600])
+def test_class_weights_move_the_probabilities(n_rows):
+    # labels unrelated to the features: the model can only learn the (weighted) share of each class
+    X, group_b = two_groups(n_rows)
+    y = np.where(group_b, "b", "a")
+    ctx = context("binary", n_rows=n_rows, random_state=0)
+
+    def mean_proba_b(weights: np.ndarray | None) -> float:
+        model = plugin.build(plugin.DEFAULTS[0], ctx).fit(X, y, sample_weight=weights)
+        return float(model.predict_proba(X)[:, list(model.classes_).index("b")].mean())
+
+    assert abs(mean_proba_b(None) - 0.5) < 0.05
+    assert mean_proba_b(np.where(group_b, 5.0, 1.0)) > 0.6
+    assert mean_proba_b(np.where(group_b, 0.2, 1.0)) < 0.4
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_weights_reach_catboost_for_training_and_validation_rows(monkeypatch, shuffle):
+    import catboost
+
+    X, y = mixed_table(600)
+    X = as_category(X)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    record = _RecordFits(monkeypatch, catboost.CatBoostClassifier)
+    model = plugin.build(plugin.DEFAULTS[0], context(n_rows=len(y), random_state=0, time_ordered=not shuffle))
+    assert model.shuffle is shuffle
+    model.fit(X, y, sample_weight=w)
+    [(X_tr, y_tr, kwargs)] = record.calls
+    idx_tr, idx_va = model._split(np.asarray(y))
+    np.testing.assert_array_equal(X_tr["a"], X["a"].to_numpy()[idx_tr])
+    np.testing.assert_array_equal(kwargs["sample_weight"], w[idx_tr])
+    # the held-out rows' weights reach CatBoost in the evaluation Pool, with their categorical column
+    pool = kwargs["eval_set"]
+    assert isinstance(pool, catboost.Pool)
+    assert pool.num_row() == len(idx_va) and pool.get_cat_feature_indices() == [2]
+    np.testing.assert_allclose(pool.get_weight(), w[idx_va])
+    np.testing.assert_array_equal(pool.get_label(), np.asarray(y)[idx_va])
+    # unweighted, CatBoost gets no weights at all and the evaluation set as before
+    model.fit(X, y)
+    assert record.calls[-1][2]["sample_weight"] is None
+    assert isinstance(record.calls[-1][2]["eval_set"], tuple)
+
+
+def test_held_out_rows_of_zero_weight_validate_unweighted(monkeypatch):
+    import catboost
+
+    X, y = make_classification(n_samples=600, n_features=5, random_state=0)
+    w = np.ones(len(y))
+    w[-60:] = 0.0  # the last 10 %: the rows held out in time order
+    record = _RecordFits(monkeypatch, catboost.CatBoostClassifier)
+    ctx = context(n_rows=len(y), random_state=0, time_ordered=True)
+    model = plugin.build({"learning_rate": 0.3}, ctx).fit(X, y, sample_weight=w)
+    assert isinstance(record.calls[0][2]["eval_set"], tuple)
+    assert 1 <= model.n_estimators_ < model.iterations
+    assert np.isfinite(model.predict_proba(X)).all()
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_time_ordered_rows_hold_out_the_last_ones(monkeypatch, task):
+    import catboost
+
+    if task == "regression":
+        X, y = make_regression(n_samples=600, n_features=5, noise=5.0, random_state=0)
+    else:
+        n_classes = {"binary": 2, "multiclass": 3}[task]
+        X, y = make_classification(n_samples=600, n_features=5, n_informative=3, n_classes=n_classes, random_state=0)
+    library_class = catboost.CatBoostRegressor if task == "regression" else catboost.CatBoostClassifier
+    record = _RecordFits(monkeypatch, library_class)
+    model = plugin.build({"learning_rate": 0.3}, context(task, n_rows=len(y), random_state=0, time_ordered=True))
+    assert model.shuffle is False and clone(model).get_params()["shuffle"] is False
+    model.fit(X, y)
+    [(X_tr, _, kwargs)] = record.calls
+    n_valid = round(plugin.VALIDATION_FRACTION * len(y))
+    np.testing.assert_array_equal(X_tr, X[: len(y) - n_valid])
+    np.testing.assert_array_equal(kwargs["eval_set"][0], X[len(y) - n_valid :])
+    # nor does CatBoost permute the rows
+    assert model.model_.get_params()["has_time"] is True
+    # the seed plays no part in the split
+    other_seed = clone(model).set_params(random_seed=7)
+    np.testing.assert_array_equal(model._split(y)[1], other_seed._split(y)[1])
+    # by default (rows not in time order) the held-out rows are a random share and CatBoost permutes as it likes
+    default = plugin.build({"learning_rate": 0.3}, context(task, n_rows=len(y), random_state=0))
+    assert default.shuffle is True
+    assert "has_time" not in default.fit(X, y).model_.get_params()
+
+
+@pytest.mark.skipif(not _fit_takes("sample_weight"), reason="the installed core's AutoML.fit takes no sample_weight")
+def test_weighted_fit_end_to_end(tmp_path):
+    X, y = mixed_table(400)
+    w = np.where(y.to_numpy() == "yes", 1.0, 3.0)
+    # one trial without a time budget: under a budget of seconds, a busy machine (or a cold worker) times it out
+    model = AutoML(include=["catboost"], time_budget=None, max_trials=1, cv=3, n_jobs=1, verbose=0, random_state=0)
+    model.fit(X, y, sample_weight=w)
+    board = model.leaderboard_
+    # the model is not left out of the weighted fit: its trial runs and finishes
+    assert (board.loc[board["model"] == "catboost", "status"] == "ok").any()
+    model.save(tmp_path / "model.automl")
+    np.testing.assert_array_equal(automl.load(tmp_path / "model.automl").predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.skipif(not _fit_takes("time"), reason="the installed core's AutoML.fit takes no time")
+def test_time_ordered_fit_end_to_end(tmp_path):
+    X, y = mixed_table(700)
+    X = X.drop(columns="city")  # numeric only: the model exports to ONNX
+    model = AutoML(include=["catboost"], time_budget=None, max_trials=1, cv=3, n_jobs=1, verbose=0, random_state=0)
+    model.fit(X, y, time=np.arange(len(y)))
+    board = model.leaderboard_
+    assert (board.loc[board["model"] == "catboost", "status"] == "ok").any()
+    # the engine told build the rows are in time order
+    assert model.best_pipeline_.steps[-1][1].shuffle is False
+    # the new constructor parameter does not get in the way of the safe format or of the ONNX export
+    model.save(tmp_path / "model.automl")
+    np.testing.assert_array_equal(automl.load(tmp_path / "model.automl").predict_proba(X), model.predict_proba(X))
+    assert model.to_onnx(tmp_path / "model.onnx", X).passed

@@ -9,6 +9,11 @@ model trained on every row with that number of trees.
 
 The classifier also encodes the class labels it is given as ``0..m-1`` (XGBoost
 requires that), so a fold that lacks one of the classes still fits.
+
+Both take ``fit(X, y, sample_weight=None)``: the weights of the training rows go
+to XGBoost's ``sample_weight``, those of the held-out rows to
+``sample_weight_eval_set`` (the validation loss is weighted too). With
+``shuffle=False`` (rows in time order) the held-out rows are the last ones.
 """
 
 from __future__ import annotations
@@ -39,37 +44,65 @@ class _XGBEarlyStopping(BaseEstimator):
         validation_fraction: float = 0.1,
         stopping_rounds: int = 50,
         random_state: int | None = None,
+        shuffle: bool = True,
     ) -> None:
         self.estimator = estimator
         self.validation_fraction = validation_fraction
         self.stopping_rounds = stopping_rounds
         self.random_state = random_state
+        self.shuffle = shuffle
 
     def _uses_early_stopping(self, n_rows: int) -> bool:
         return n_rows >= MIN_ROWS_FOR_EARLY_STOPPING and 0 < self.validation_fraction < 1
 
     def _split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Training and validation row indices, stratified for classes with at least two rows each."""
-        strat = None
-        if isinstance(self, ClassifierMixin):
-            _, counts = np.unique(y, return_counts=True)
-            strat = y if counts.min() >= 2 else None
-        return train_test_split(
-            np.arange(len(y)), test_size=self.validation_fraction, random_state=self.random_state, stratify=strat
-        )
+        """Training and validation row indices.
 
-    def _fit_encoded(self, X: Any, y: np.ndarray) -> _XGBEarlyStopping:
-        """Fit on a target XGBoost accepts as it is (class codes ``0..m-1`` or values)."""
+        A random share, stratified for classes with at least two rows each; with
+        ``shuffle=False`` (rows in time order) the last ``validation_fraction``
+        of the rows. A class the training rows lack cannot be learned, so its
+        held-out rows go back to training.
+        """
+        n = len(y)
+        if not self.shuffle:
+            cut = n - max(1, int(round(self.validation_fraction * n)))
+            idx_tr, idx_va = np.arange(cut), np.arange(cut, n)
+        else:
+            strat = None
+            if isinstance(self, ClassifierMixin):
+                _, counts = np.unique(y, return_counts=True)
+                strat = y if counts.min() >= 2 else None
+            idx_tr, idx_va = train_test_split(
+                np.arange(n), test_size=self.validation_fraction, random_state=self.random_state, stratify=strat
+            )
+        if isinstance(self, ClassifierMixin):
+            unseen = ~np.isin(y[idx_va], y[idx_tr])
+            if unseen.any():
+                idx_tr, idx_va = np.sort(np.concatenate([idx_tr, idx_va[unseen]])), idx_va[~unseen]
+        return idx_tr, idx_va
+
+    def _fit_encoded(self, X: Any, y: np.ndarray, sample_weight: Any = None) -> _XGBEarlyStopping:
+        """Fit on a target XGBoost accepts as it is (class codes ``0..m-1`` or values), weighted if asked."""
         est = clone(self.estimator)
         n = len(y)
-        if self._uses_early_stopping(n):
-            idx_tr, idx_va = self._split(y)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float).reshape(-1)
+        if w is not None and len(w) != n:
+            raise ValueError(f"sample_weight has {len(w)} values for {n} rows; pass one weight per row")
+        split = self._split(y) if self._uses_early_stopping(n) else None
+        if split is not None and len(split[1]):
+            idx_tr, idx_va = split
+            weighted: dict[str, Any] = {}
+            if w is not None:
+                weighted["sample_weight"] = w[idx_tr]
+                # held-out rows that all weigh 0 would make the weighted validation loss 0 / 0: leave them unweighted
+                if w[idx_va].sum() > 0:
+                    weighted["sample_weight_eval_set"] = [w[idx_va]]
             est.set_params(early_stopping_rounds=self.stopping_rounds)
-            est.fit(_take(X, idx_tr), y[idx_tr], eval_set=[(_take(X, idx_va), y[idx_va])], verbose=False)
+            est.fit(_take(X, idx_tr), y[idx_tr], eval_set=[(_take(X, idx_va), y[idx_va])], verbose=False, **weighted)
             self.n_estimators_ = int(est.best_iteration) + 1
             share = 1.0 - self.validation_fraction
         else:
-            est.fit(X, y)
+            est.fit(X, y, sample_weight=w)
             self.n_estimators_ = int(est.n_estimators)
             share = 1.0
         # for a refit on all these rows: trees in proportion to the rows trained on
@@ -103,6 +136,9 @@ class XGBEarlyStoppingClassifier(ClassifierMixin, _XGBEarlyStopping):
         Stop after this many trees without improvement of the validation loss.
     random_state : int or None
         Seed of the hold-out split.
+    shuffle : bool
+        Hold out a random (stratified) share of the rows; False holds out the
+        last rows, for rows in time order (``ctx.time_ordered``).
 
     Attributes
     ----------
@@ -114,7 +150,7 @@ class XGBEarlyStoppingClassifier(ClassifierMixin, _XGBEarlyStopping):
         ``{"n_estimators": ...}`` for a refit on all the rows given to ``fit``.
     """
 
-    def fit(self, X: Any, y: Any) -> XGBEarlyStoppingClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> XGBEarlyStoppingClassifier:
         """Encode the labels as ``0..m-1`` and fit with early stopping (when there are enough rows).
 
         Parameters
@@ -123,13 +159,15 @@ class XGBEarlyStoppingClassifier(ClassifierMixin, _XGBEarlyStopping):
             Training rows; ``category`` columns are split on natively.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row, in the training loss and in the validation loss of early stopping.
 
         Returns
         -------
         self
         """
         self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
-        return self._fit_encoded(X, codes.astype(np.int64))
+        return self._fit_encoded(X, codes.astype(np.int64), sample_weight)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, one column per class of ``classes_``."""
@@ -147,7 +185,7 @@ class XGBEarlyStoppingRegressor(RegressorMixin, _XGBEarlyStopping):
     Parameters are those of :class:`XGBEarlyStoppingClassifier`.
     """
 
-    def fit(self, X: Any, y: Any) -> XGBEarlyStoppingRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> XGBEarlyStoppingRegressor:
         """Fit with early stopping (when there are enough rows).
 
         Parameters
@@ -156,12 +194,14 @@ class XGBEarlyStoppingRegressor(RegressorMixin, _XGBEarlyStopping):
             Training rows.
         y : array-like of shape (n_samples,)
             Target values.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row, in the training loss and in the validation loss of early stopping.
 
         Returns
         -------
         self
         """
-        return self._fit_encoded(X, np.asarray(y, dtype=float))
+        return self._fit_encoded(X, np.asarray(y, dtype=float), sample_weight)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values of the early-stopped model."""

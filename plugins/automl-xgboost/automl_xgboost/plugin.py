@@ -5,6 +5,8 @@ values and native categorical splits (``enable_categorical=True`` on the
 pandas ``category`` columns the built-in ``native`` preprocessor delivers).
 The number of trees is learned by early stopping on the folds
 (:mod:`automl_xgboost.estimators`) and reused by the final refit on all rows.
+The models take ``fit(X, y, sample_weight=...)``; when ``ctx.time_ordered``,
+the rows held out for early stopping are the last ones.
 """
 
 from __future__ import annotations
@@ -155,7 +157,9 @@ def build(params: dict[str, Any], ctx: Context) -> Any:
         From :func:`space` or :data:`DEFAULTS`; in the final refit also
         ``n_estimators``, learned on the folds.
     ctx : automl.Context
-        The problem; ``ctx.final`` marks the refit on all rows.
+        The problem; ``ctx.final`` marks the refit on all rows, ``ctx.time_ordered``
+        (read when the core has it) rows in time order, of which early stopping
+        holds out the last ones.
 
     Returns
     -------
@@ -167,11 +171,14 @@ def build(params: dict[str, Any], ctx: Context) -> Any:
         itself accepts only the labels ``0..k-1``).
     """
     lr = params.get("learning_rate", 0.1)
+    shuffle = not getattr(ctx, "time_ordered", False)
     if ctx.final:
         # all rows, the number of trees the folds learned (without it, the fixed number small folds used)
         model = _model(params, ctx, int(params.get("n_estimators") or n_trees(lr, early=False)))
         # a classifier stays wrapped, without rows held out: the wrapper maps any class labels to 0..k-1
-        return XGBEarlyStoppingClassifier(model, validation_fraction=0.0) if ctx.is_classification else model
+        if ctx.is_classification:
+            return XGBEarlyStoppingClassifier(model, validation_fraction=0.0, shuffle=shuffle)
+        return model
     early = ctx.n_rows >= MIN_ROWS_FOR_EARLY_STOPPING
     wrapper = XGBEarlyStoppingClassifier if ctx.is_classification else XGBEarlyStoppingRegressor
     return wrapper(
@@ -179,6 +186,7 @@ def build(params: dict[str, Any], ctx: Context) -> Any:
         validation_fraction=VALIDATION_FRACTION if early else 0.0,
         stopping_rounds=STOPPING_ROUNDS,
         random_state=ctx.random_state,
+        shuffle=shuffle,
     )
 
 
