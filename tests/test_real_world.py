@@ -219,7 +219,7 @@ def test_the_early_stopping_of_time_ordered_rows_holds_out_the_last_rows():
 @pytest.fixture(scope="module")
 def plain_fit():
     X, y = _table(300)
-    return AutoML(time_budget=BUDGET, **FAST).fit(X, y), X, y
+    return AutoML(time_budget=BUDGET, include=["linear", "lightgbm", "knn"], **FAST).fit(X, y), X, y
 
 
 def test_the_leaderboard_holds_a_constant_predictor_and_the_untuned_default(plain_fit):
@@ -230,9 +230,9 @@ def test_the_leaderboard_holds_a_constant_predictor_and_the_untuned_default(plai
     constant = refs[refs["model"] == "constant"].iloc[0]
     assert constant["score_mean"] == pytest.approx(0.5) and pd.isna(constant["rank"]) and pd.isna(constant["trial"])
     default = refs[refs["baseline"].str.startswith("untuned default")].iloc[0]
-    number = int(default["baseline"].split("trial ")[1].rstrip(")"))
-    trial = board[board["trial"] == number].iloc[0]
-    assert trial["score_mean"] == default["score_mean"] and trial["model"] == default["model"]
+    assert default["baseline"] == "untuned default (trial 0)" and default["model"] == "linear"  # the cheapest
+    trial = board[board["trial"] == 0].iloc[0]
+    assert trial["score_mean"] == default["score_mean"] and trial["params"] == default["params"]
     assert "baselines" in repr(automl) and "constant predictor (class prior)" in repr(automl)
 
 

@@ -23,7 +23,7 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.pipeline import Pipeline
 
 from automl.evaluation.cross_validation import Problem, fit_weighted
-from automl.pipeline.build import PipelineBuilder, TrialConfig
+from automl.pipeline.build import PipelineBuilder
 from automl.pipeline.cleaning import TableCleaner
 from automl.search.space import SearchSpace, by_kind
 from automl.search.trial import TrialResult
@@ -104,10 +104,12 @@ def constant_result(problem: Problem) -> TrialResult:
     )
 
 
-def reference_results(problem: Problem, results: list[TrialResult], default: TrialConfig | None) -> list[TrialResult]:
+def reference_results(problem: Problem, results: list[TrialResult], cheapest: str) -> list[TrialResult]:
     """The leaderboard's reference rows (status ``"baseline"``): the constant predictor, and the untuned ``default``.
 
-    The default's row repeats the scores of its trial, when that trial finished.
+    The default's row repeats the scores of trial 0, the first configuration the
+    search tries (:meth:`~automl.search.space.SearchSpace.starting_points`): the
+    ``cheapest`` model with its first defaults, when that trial finished.
 
     A failing metric (e.g. AUC on a fold with one class) costs the constant row, never the fit.
     """
@@ -116,7 +118,7 @@ def reference_results(problem: Problem, results: list[TrialResult], default: Tri
         out.append(constant_result(problem))
     except Exception as exc:  # pragma: no cover - a user's metric that cannot score a constant
         logger.info("the constant baseline could not be scored: %s", exc)
-    ran = next((r for r in results if r.status == "ok" and default is not None and r.config == default), None)
+    ran = next((r for r in results if r.number == 0 and r.status == "ok" and r.model == cheapest), None)
     if ran is not None:
         out.append(
             replace(ran, number=-1, status="baseline", oof=None, baseline=f"untuned default (trial {ran.number})")

@@ -90,8 +90,8 @@ def search_and_refit(
         final = _final_model(search, results)
     finally:
         search.cleanup()
-    cheapest = min(prepared.models, key=lambda m: m.cost).name
-    results = [*results, *reference_results(problem, results, space.default_config(cheapest))]
+    cheapest = min(prepared.models, key=lambda m: m.cost).name  # its default is trial 0 (space.starting_points)
+    results = [*results, *reference_results(problem, results, cheapest)]
     if final is None:
         return _baseline(prepared, results, budget)
     if final.result is not None and final.result.members:
