@@ -16,7 +16,7 @@ from automl.context import Context
 from automl.data.rows import RowInfo, check_positive_total, check_rows
 from automl.data.target import check_y, drop_missing_target, encode_target, resolve_task
 from automl.evaluation.cross_validation import Problem
-from automl.evaluation.folds import Splits, make_splits
+from automl.evaluation.folds import Splits, make_splits, time_ordered
 from automl.evaluation.metrics import resolve_metric
 from automl.evaluation.sampling import subsample_holdout
 from automl.exceptions import DataError, DataWarning
@@ -117,8 +117,7 @@ def prepare(
             splits, target.codes, task, len(schema.kept), time_budget, random_state, **by
         )
         cv_desc += f", {sampled}" if sampled else ""
-    time_ordered = info.time is not None or (isinstance(cv, str) and cv == "time")
-    ctx = _context(task, schema, splits, target.classes, random_state).replace(time_ordered=time_ordered)
+    ctx = _context(task, schema, splits, target.classes, random_state).replace(time_ordered=time_ordered(cv, info.time))
     models = candidates(components.models, task, include, exclude)
     if info.weights is not None:
         models = weighted_candidates(models, ctx)

@@ -17,6 +17,7 @@ from sklearn.base import clone
 
 from automl.evaluation.latency import ROW_CALLS, row_seconds
 from automl.evaluation.metrics import Metric
+from automl.pipeline.build import fit_weighted
 
 FoldCallback = Callable[[int, float], bool]
 
@@ -213,19 +214,6 @@ def evaluate(
     return out
 
 
-def fit_weighted(estimator: Any, X: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None = None) -> Any:
-    """``estimator.fit(X, y)``, with ``sample_weight`` for its model when there are weights.
-
-    A pipeline passes them to its last step (``model__sample_weight``), the
-    model; preprocessing is fitted unweighted.
-    """
-    if weights is None:
-        return estimator.fit(X, y)
-    if hasattr(estimator, "steps"):
-        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": weights})
-    return estimator.fit(X, y, sample_weight=weights)
-
-
 def fit_full(estimator: Any, problem: Problem) -> tuple[Any, float]:
     """Fit ``estimator`` on every row of ``problem`` (weighted, in time order if so); return it and the seconds."""
     rows = np.arange(len(problem.X)) if problem.order is None else problem.order
@@ -241,7 +229,6 @@ __all__ = [
     "TrialPruned",
     "evaluate",
     "fit_full",
-    "fit_weighted",
     "learned_params",
     "median_params",
     "predictions",

@@ -165,7 +165,7 @@ def make_splits(
                 f"y has {counts.tolist()} rows of its two classes: a binary classifier needs at least 2 rows of "
                 "each class to be evaluated (one to train on, one to validate). Pass more rows of the rare class"
             )
-    if time is not None or (isinstance(cv, str) and cv == "time"):
+    if time_ordered(cv, time):
         if groups is not None:
             raise ValueError(
                 "groups and time together are not supported: folds are either by group or by time; pass one of them"
@@ -232,6 +232,11 @@ def _splits(
     return splits, desc
 
 
+def time_ordered(cv: Any, time: np.ndarray | None) -> bool:
+    """Whether the folds are time-ordered: ``fit(..., time=...)``, or ``cv="time"`` for rows in order already."""
+    return time is not None or (isinstance(cv, str) and cv == "time")
+
+
 def _check_parts(splits: Splits) -> None:
     if not splits:
         raise ValueError("cv produced no splits")
@@ -240,4 +245,4 @@ def _check_parts(splits: Splits) -> None:
             raise ValueError("cv produced a split with an empty training or validation part")
 
 
-__all__ = ["Splits", "make_splits", "split_rows"]
+__all__ = ["Splits", "make_splits", "split_rows", "time_ordered"]

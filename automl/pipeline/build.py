@@ -94,6 +94,19 @@ def build_pipeline(
     return Pipeline([("clean", TableCleaner(schema)), ("prepare", prepare), ("model", model)])
 
 
+def fit_weighted(estimator: Any, X: Any, y: Any, weights: Any = None) -> Any:
+    """``estimator.fit(X, y)``, with ``sample_weight`` for its model when there are weights.
+
+    A pipeline passes them to its last step (``model__sample_weight``), the
+    model; preprocessing is fitted unweighted.
+    """
+    if weights is None:
+        return estimator.fit(X, y)
+    if hasattr(estimator, "steps"):
+        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": weights})
+    return estimator.fit(X, y, sample_weight=weights)
+
+
 @dataclass(frozen=True)
 class PipelineBuilder:
     """Builds the pipelines of one fit: its components, its columns and what the components are told.
@@ -125,4 +138,4 @@ class PipelineBuilder:
         return build_pipeline(config, self.models, self.preprocessors, self.schema, ctx)
 
 
-__all__ = ["PipelineBuilder", "TrialConfig", "build_pipeline"]
+__all__ = ["PipelineBuilder", "TrialConfig", "build_pipeline", "fit_weighted"]

@@ -14,6 +14,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from automl.pipeline.build import fit_weighted
 from automl.pipeline.columns import branches, stack
 
 
@@ -25,14 +26,6 @@ class _Stage:
     step: Any
     #: a ColumnTransformer's branches, each keyed the same way, to run and share one by one
     branches: list[tuple[tuple[int, ...], Any, list[str]]] | None = None
-
-
-def _fit(estimator: Any, X: Any, y: Any, sample_weight: Any) -> Any:
-    if sample_weight is None:
-        return estimator.fit(X, y)
-    if hasattr(estimator, "steps"):
-        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": sample_weight})
-    return estimator.fit(X, y, sample_weight=sample_weight)
 
 
 def _plan(members: Sequence[Any]) -> list[tuple[list[_Stage], Any]]:
@@ -78,7 +71,7 @@ class _Ensemble(BaseEstimator):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _Ensemble:
         """Fit a clone of every member on X, y (weighted: a pipeline member's model gets ``sample_weight``)."""
         self._check()
-        self.estimators_ = [_fit(clone(est), X, y, sample_weight) for _, est in self.estimators]
+        self.estimators_ = [fit_weighted(clone(est), X, y, sample_weight) for _, est in self.estimators]
         self._fitted(y)
         return self
 

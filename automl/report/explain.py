@@ -22,11 +22,12 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import permutation_importance
-from sklearn.model_selection import FixedThresholdClassifier, GroupShuffleSplit, train_test_split
+from sklearn.model_selection import FixedThresholdClassifier, train_test_split
 
 from automl.data.rows import RowInfo
-from automl.evaluation.cross_validation import fit_weighted
+from automl.evaluation.folds import make_splits
 from automl.evaluation.thresholds import with_threshold
+from automl.pipeline.build import fit_weighted
 
 logger = logging.getLogger("automl")
 EXTRA = 'pip install "automl[explain]"'
@@ -126,13 +127,13 @@ def _split_rows(
     task: str, y: np.ndarray, info: RowInfo, holdout: float, random_state: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows to refit on and rows to hold out as the fit's folds split them: the latest, whole groups, or at random."""
+    if info.time is not None or info.groups is not None:  # a holdout by the rules of the fit's folds
+        codes = np.unique(y, return_inverse=True)[1] if task != "regression" else np.asarray(y, dtype=float)
+        ((fit_rows, held_rows),), _ = make_splits(
+            holdout, codes, task, random_state, groups=info.groups, time=info.time
+        )
+        return fit_rows, held_rows
     rows = np.arange(len(y))
-    if info.time is not None:
-        order = info.order
-        cut = len(order) - max(1, int(round(holdout * len(order))))
-        return order[:cut], order[cut:]
-    if info.groups is not None:
-        return next(GroupShuffleSplit(1, test_size=holdout, random_state=random_state).split(rows, groups=info.groups))
     stratify = y if task != "regression" and pd.Series(y).value_counts().min() >= 2 else None
     fit_rows, held_rows = train_test_split(rows, test_size=holdout, random_state=random_state, stratify=stratify)
     return fit_rows, held_rows

@@ -36,8 +36,9 @@ def facts(automl: Any) -> list[tuple[str, str]]:
         ("time", time_text),
         ("trials", trial_counts(automl)),
     ]
-    if references(automl):
-        rows.append(("baselines", references(automl)))
+    baselines = references(automl)
+    if baselines:
+        rows.append(("baselines", baselines))
     if getattr(automl, "threshold_", None) is not None:
         rows.append(("decision threshold", f"{automl.threshold_:.3g} on the positive class's probability"))
     return rows

@@ -22,8 +22,8 @@ import pandas as pd
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.pipeline import Pipeline
 
-from automl.evaluation.cross_validation import Problem, fit_weighted
-from automl.pipeline.build import PipelineBuilder
+from automl.evaluation.cross_validation import Problem
+from automl.pipeline.build import PipelineBuilder, fit_weighted
 from automl.pipeline.cleaning import TableCleaner
 from automl.search.space import SearchSpace, by_kind
 from automl.search.trial import TrialResult

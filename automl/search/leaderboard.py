@@ -47,14 +47,14 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
     rows = []
     rank = 0
     for r in sort_results(results, metric):
-        candidate = r.status == "ok"
-        rank += candidate
+        if r.status == "ok":
+            rank += 1
         params = r.config.all_params() if r.config is not None else {}
         if r.members:
             params = {"members": dict(r.members)}
         rows.append(
             {
-                "rank": rank if candidate else None,
+                "rank": rank if r.status == "ok" else None,
                 "trial": r.number if r.number >= 0 else None,
                 "model": r.model,
                 "preprocessing": r.config.describe_preprocessing() if r.config is not None else "-",
