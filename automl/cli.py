@@ -94,6 +94,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         random_state=args.seed,
         n_jobs=args.n_jobs,
         verbose=args.verbose,
+        storage=args.storage,
+        study_name=args.study,
     )
     model.fit(frame, y, **per_row)
     model.save(args.output, format=args.format)
@@ -231,6 +233,12 @@ def _fit_parser(sub: Any) -> None:
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--n-jobs", type=int, default=-1, help="CPU cores to use (default: all)")
+    p.add_argument(
+        "--storage", metavar="URL_OR_FILE",
+        help="keep the search's study there (sqlite:///search.db, postgresql://..., or a journal file): "
+        "run the command again to continue it after a stop",
+    )  # fmt: skip
+    p.add_argument("--study", metavar="NAME", help="the study's name in --storage (default: automl)")
     p.add_argument(
         "--format", choices=["skops", "joblib"], default="skops",
         help="skops (safe to share, the default) or joblib (a pickle: only for yourself)",

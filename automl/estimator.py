@@ -29,6 +29,7 @@ from automl.report.progress import ProgressBar, progress_bar
 from automl.search.leaderboard import leaderboard_frame
 from automl.search.loop import SearchSettings
 from automl.search.run import Outcome, search_and_refit
+from automl.search.storage import check_fingerprint, fingerprint, open_study, setup
 from automl.workers.pool import WorkerPool, auto_memory_limit, n_cpus, worker_pool
 
 logger = logging.getLogger("automl")
@@ -95,6 +96,20 @@ class AutoML(ReportMixin, BaseEstimator):
         words per value, mostly distinct) are found automatically and need a
         plugin that prepares text (``pip install automl-text``); without one
         they are dropped with a :class:`~automl.DataWarning`.
+    storage : str, path, optuna storage or None
+        Where the search's Optuna study is kept, so that it outlives the
+        process: a database URL (``"sqlite:///search.db"``,
+        ``"postgresql://user:password@host/db"``, with ``automl[postgres]``),
+        the path of an Optuna journal file, or an Optuna storage. A ``fit``
+        started again with the same storage and ``study_name`` (after a crash,
+        a kill, or to search longer) continues the study: finished trials are
+        not run again, they are on the leaderboard (``earlier``), count for the
+        ensemble, and ``time_budget`` covers the new work only. Continuing
+        with other data, task, metric or folds raises a ``ValueError`` that
+        says what differs. ``automl worker`` processes on other machines can
+        join a study kept in PostgreSQL. None: the study lives in memory.
+    study_name : str or None
+        The study's name in ``storage`` (default ``"automl"``).
 
     Attributes
     ----------
@@ -160,6 +175,8 @@ class AutoML(ReportMixin, BaseEstimator):
         ensemble: bool = True,
         infer_limit: float | None = None,
         column_kinds: Mapping[str, str] | None = None,
+        storage: Any = None,
+        study_name: str | None = None,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -176,6 +193,8 @@ class AutoML(ReportMixin, BaseEstimator):
         self.ensemble = ensemble
         self.infer_limit = infer_limit
         self.column_kinds = column_kinds
+        self.storage = storage
+        self.study_name = study_name
 
     # -- argument checks --------------------------------------------------------
     def _check_params(self) -> None:
@@ -201,6 +220,8 @@ class AutoML(ReportMixin, BaseEstimator):
         allowed = ("auto", "classification", *TASKS)
         if self._task_arg() not in allowed:
             raise ValueError(f"task={self._task_arg()!r} must be one of {list(allowed)}")
+        if self.study_name is not None and self.storage is None:
+            raise ValueError(f"study_name={self.study_name!r} needs a storage, e.g. storage='sqlite:///search.db'")
         for arg in ("include", "exclude"):
             value = getattr(self, arg)
             if value is not None and (isinstance(value, str) or not all(isinstance(v, str) for v in value)):
@@ -288,10 +309,17 @@ class AutoML(ReportMixin, BaseEstimator):
     ) -> None:
         """Prepare the problem, search, refit the final model, set the fitted attributes."""
         pm = get_plugin_manager(self.plugins or ())
-        prepared = self._prepare(X, y, collect_components(pm), per_row)
+        study = open_study(self.storage, self.study_name) if self.storage is not None else None
+        plan = {"random_state": self.random_state, "time_budget": self.time_budget}
+        if study is not None:
+            plan = setup(study, self.random_state, self.time_budget)  # the first run's, which made the folds
+        prepared = self._prepare(X, y, collect_components(pm), per_row, **plan)
+        if study is not None:
+            check_fingerprint(study, fingerprint(prepared))
         if bar is not None:
             bar.metric = prepared.problem.metric.name
-        outcome = search_and_refit(prepared, budget, pool, self._settings(n_workers, bar), pm.hook)
+        settings = self._settings(n_workers, bar, study, plan["random_state"])
+        outcome = search_and_refit(prepared, budget, pool, settings, pm.hook)
         self._set_fitted(X, prepared, outcome)
         self.fit_seconds_ = budget.elapsed()
         if bar is not None and outcome.best is not None:
@@ -303,7 +331,15 @@ class AutoML(ReportMixin, BaseEstimator):
         )
         notify(pm.hook.automl_fit_finished, automl=self)
 
-    def _prepare(self, X: Any, y: Any, components: Components, per_row: dict[str, Any]) -> Prepared:
+    def _prepare(
+        self,
+        X: Any,
+        y: Any,
+        components: Components,
+        per_row: dict[str, Any],
+        random_state: int | None,
+        time_budget: float | None,
+    ) -> Prepared:
         return prepare(
             X,
             y,
@@ -313,16 +349,18 @@ class AutoML(ReportMixin, BaseEstimator):
             cv=self.cv,
             include=self.include,
             exclude=self.exclude,
-            time_budget=self.time_budget,
-            random_state=self.random_state,
+            time_budget=time_budget,
+            random_state=random_state,
             measure_latency=self.infer_limit is not None,
             column_kinds=self.column_kinds,
             **per_row,
         )
 
-    def _settings(self, n_workers: int, bar: ProgressBar | None = None) -> SearchSettings:
+    def _settings(
+        self, n_workers: int, bar: ProgressBar | None, study: Any, random_state: int | None
+    ) -> SearchSettings:
         # the sampler's seed is drawn from random_state, so it differs from the folds' seed
-        seed = None if self.random_state is None else int(np.random.RandomState(self.random_state).randint(2**31 - 1))
+        seed = None if random_state is None else int(np.random.RandomState(random_state).randint(2**31 - 1))
         return SearchSettings(
             n_workers=n_workers,
             max_trials=self.max_trials,
@@ -330,6 +368,7 @@ class AutoML(ReportMixin, BaseEstimator):
             ensemble=self.ensemble,
             infer_limit=self.infer_limit,
             progress=bar,
+            study=study,
         )
 
     def _set_fitted(self, X: Any, prepared: Prepared, outcome: Outcome) -> None:
@@ -519,6 +558,8 @@ class AutoMLClassifier(ClassifierMixin, AutoML):
         ensemble: bool = True,
         infer_limit: float | None = None,
         column_kinds: Mapping[str, str] | None = None,
+        storage: Any = None,
+        study_name: str | None = None,
     ) -> None:
         self.metric = metric
         self.time_budget = time_budget
@@ -534,6 +575,8 @@ class AutoMLClassifier(ClassifierMixin, AutoML):
         self.ensemble = ensemble
         self.infer_limit = infer_limit
         self.column_kinds = column_kinds
+        self.storage = storage
+        self.study_name = study_name
 
     def _task_arg(self) -> str:
         return "classification"

@@ -169,3 +169,16 @@ def test_plugins_lists_installed_plugins_their_components_and_failures(tmp_path)
     assert (probe["distribution"], probe["version"], probe["builtin"]) == ("automl-probe", "1.2.3", False)
     assert probe["components"] == [{"kind": "model", "name": "probe", "tasks": ["binary", "multiclass"]}]
     assert [f["name"] for f in data["failures"]] == ["broken"]
+
+
+def test_fit_continues_a_stored_study_and_refuses_another_metric(files, tmp_path):
+    folder, _, _, _ = files
+    data, journal = str(folder / "train.csv"), str(tmp_path / "search.log")
+    common = ["fit", data, "--target", "target", "-t", "4", "--n-jobs", "2", "--storage", journal, "--study", "t"]
+    run(*common, "-o", str(tmp_path / "a.skops"))
+    second = automl.load(run(*common, "-o", str(tmp_path / "b.skops")) and tmp_path / "b.skops")
+    assert second.leaderboard_.earlier.any()
+    proc = run(*common, "-o", str(tmp_path / "c.skops"), "--metric", "accuracy", check_code=2)
+    assert proc.stderr.strip().endswith("or give a new study_name.")
+    assert "the metric differs (metric 'roc_auc' then, 'accuracy' now)" in proc.stderr
+    assert not (tmp_path / "c.skops").exists()

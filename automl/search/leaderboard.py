@@ -25,6 +25,7 @@ COLUMNS = [
     "row_ms",
     "status",
     "baseline",
+    "earlier",
     "error",
 ]
 
@@ -37,7 +38,9 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
     (over folds, in the metric's natural units), ``n_folds``, ``fit_s``,
     ``predict_s``, ``row_ms`` (single-row prediction latency in milliseconds:
     of the final model after its refit, and of every trial when ``infer_limit``
-    is set; NaN when not measured), ``status``, ``baseline`` and ``error``.
+    is set; NaN when not measured), ``status``, ``baseline``, ``earlier`` (True
+for a trial read back from a stored study: run by an earlier ``fit`` or by
+another process) and ``error``.
 
     Rows of status ``"baseline"`` come right after the successful trials:
     references scored on the same folds (``baseline`` says which: a constant
@@ -68,6 +71,7 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
                 "row_ms": round(1e3 * r.row_seconds, 3) if getattr(r, "row_seconds", None) is not None else np.nan,
                 "status": r.status,
                 "baseline": r.baseline,
+                "earlier": r.earlier,
                 "error": r.error,
             }
         )

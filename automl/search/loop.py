@@ -10,6 +10,7 @@ final refit (:mod:`automl.search.plan`). The rules are in :mod:`automl.budget`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -22,6 +23,7 @@ from automl import budget as rules
 from automl.budget import Budget
 from automl.evaluation.cross_validation import Evaluation, Problem, median_params
 from automl.pipeline.build import PipelineBuilder
+from automl.search import resume
 from automl.search.pacing import Pacing, RunningTrial
 from automl.search.plan import RefitPlan
 from automl.search.progress import ProgressListener
@@ -59,6 +61,10 @@ class SearchSettings:
         Seconds per row the final model may take to predict one row (None: no limit).
     progress : ProgressListener or None
         Hears of every trial and of the final refit (a progress bar).
+    study : optuna.Study or None
+        A study kept in a storage (see :mod:`automl.search.storage`): the search
+        continues it, its finished trials count as earlier results, and every
+        trial's result is stored with it. None: a new study in memory.
     """
 
     n_workers: int = 1
@@ -67,6 +73,7 @@ class SearchSettings:
     ensemble: bool = True
     infer_limit: float | None = None
     progress: ProgressListener | None = None
+    study: optuna.Study | None = None
 
 
 class Search:
@@ -121,6 +128,8 @@ class Search:
         #: sampled configurations not started because their model needs more time than is left
         self.skipped = 0
         self._batch: list[tuple[RunningTrial, str, Evaluation | None, str]] = []
+        self._stored = settings.study is not None
+        self._beat_at = 0.0
 
     def run(self) -> list[TrialResult]:
         """Search until the time, the trial limit or the candidates run out.
@@ -131,7 +140,9 @@ class Search:
         Without a time limit the search is reproducible: trials run in batches of
         ``n_workers`` and are told to the sampler in trial order.
         """
-        study = create_study(self.space, self.settings.seed, self.prune)
+        study = create_study(self.space, self.settings.seed, self.prune, self.settings.study)
+        if self._stored:
+            self._resume(study)
         self.pool.ensure(self.n_workers + 1)
         running: dict[Worker, RunningTrial] = {}
         try:
@@ -144,9 +155,25 @@ class Search:
             logger.warning("search interrupted after %d trials", len(self.results))
         return self.results
 
+    def _resume(self, study: optuna.Study) -> None:
+        """Fail the trials left running by a process that stopped; take the stored results as earlier work."""
+        resume.fail_stale(study)
+        earlier = resume.stored_results(study, self.space)
+        self.results.extend(earlier)
+        if earlier:
+            ok = sum(r.status == "ok" for r in earlier)
+            logger.info("study %r continued: %d earlier trials (%d ok)", study.study_name, len(earlier), ok)
+
+    def _beat(self, study: optuna.Study, running: dict[Worker, RunningTrial]) -> None:
+        """Heartbeats for the trials running here, every :data:`resume.HEARTBEAT_SECONDS`."""
+        if self._stored and time.monotonic() - self._beat_at >= resume.HEARTBEAT_SECONDS:
+            self._beat_at = time.monotonic()
+            resume.beat(study, [r.trial for r in running.values() if r.trial is not None])
+
     def _loop(self, study: optuna.Study, running: dict[Worker, RunningTrial]) -> None:
         asked = 0
         while True:
+            self._beat(study, running)
             self.plan.update()
             now = self.budget.now()
             end = self.plan.search_end()
@@ -198,6 +225,8 @@ class Search:
         self, study: optuna.Study, w: Worker, running: dict[Worker, RunningTrial], now: float, end: float
     ) -> None:
         trial = study.ask()
+        if self._stored:
+            resume.claim(study, trial)
         config = None
         try:
             config = self.space.sample(trial)
@@ -210,15 +239,13 @@ class Search:
                 return
             blob = cloudpickle.dumps(self.builder.build(config, 1))
         except Exception as exc:
-            tell(study, trial, "failed")
             error = f"building the pipeline failed: {type(exc).__name__}: {exc}"
-            self._record(TrialResult(number=trial.number, config=config, status="failed", error=error))
+            self._close(study, trial, TrialResult(number=trial.number, config=config, status="failed", error=error))
             return
         if not self.shared.load(w) or not self.pool.send(w, Evaluate(trial.number, blob, 1, self.prune)):
             self.pool.kill(w)
-            tell(study, trial, "failed")
             error = "the worker process could not be reached"
-            self._record(TrialResult(number=trial.number, config=config, status="failed", error=error))
+            self._close(study, trial, TrialResult(number=trial.number, config=config, status="failed", error=error))
             return
         allowance = self.shared.allowance if self.shared.on(w) else 0.0
         w.job = Job("trial", trial.number)
@@ -299,8 +326,17 @@ class Search:
             result.oof = ev.oof
             result.learned = median_params(ev.learned)
             result.row_seconds = ev.row_seconds
-        if r.trial is not None:
-            tell(study, r.trial, status, self.problem.metric.objective(result.mean) if status == "ok" else None)
+        if r.trial is None:
+            self._record(result)
+        else:
+            self._close(study, r.trial, result)
+
+    def _close(self, study: optuna.Study, trial: optuna.trial.Trial, result: TrialResult) -> None:
+        """Store the result with its trial (a stored study), tell the study how it ended, record it."""
+        if self._stored:
+            resume.save(study, trial, result)
+        objective = self.problem.metric.objective(result.mean) if result.status == "ok" else None
+        tell(study, trial, result.status, objective)
         self._record(result)
 
     def _record(self, result: TrialResult) -> None:

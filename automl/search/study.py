@@ -17,7 +17,7 @@ PRUNE_AFTER_TRIALS = 10
 PRUNE_MIN_TRIALS = 5
 
 
-def create_study(space: SearchSpace, seed: int | None, prune: bool) -> optuna.Study:
+def create_study(space: SearchSpace, seed: int | None, prune: bool, stored: optuna.Study | None = None) -> optuna.Study:
     """A study that maximises the metric's objective and first tries the known-good configurations.
 
     Parameters
@@ -29,6 +29,10 @@ def create_study(space: SearchSpace, seed: int | None, prune: bool) -> optuna.St
     prune : bool
         Stop a configuration whose first folds are in the worse half of the
         earlier trials' at the same fold (worth it with several folds only).
+    stored : optuna.Study, optional
+        A study in a storage (:func:`automl.search.storage.open_study`) to use
+        instead of a new one in memory; its earlier trials guide the sampler,
+        and the starting points are queued only when it has no trial yet.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -46,7 +50,13 @@ def create_study(space: SearchSpace, seed: int | None, prune: bool) -> optuna.St
         if prune
         else optuna.pruners.NopPruner()
     )
-    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    if stored is not None:
+        stored.sampler, stored.pruner = sampler, pruner
+        if stored.get_trials(deepcopy=False):
+            return stored
+        study = stored
+    else:
+        study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     for params in space.starting_points(load_portfolio()):
         study.enqueue_trial(params, skip_if_exists=False)
     return study
@@ -54,12 +64,13 @@ def create_study(space: SearchSpace, seed: int | None, prune: bool) -> optuna.St
 
 def tell(study: optuna.Study, trial: optuna.trial.Trial, status: str, objective: float | None = None) -> None:
     """Tell the study how a trial ended: its objective when ``status`` is ``"ok"``, else pruned or failed."""
+    # a trial of a stored study may have been marked stale by another process meanwhile
     if status == "ok":
-        study.tell(trial, objective)
+        study.tell(trial, objective, skip_if_finished=True)
     elif status == "pruned":
-        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED, skip_if_finished=True)
     else:
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
 
 
 __all__ = ["PRUNE_AFTER_TRIALS", "create_study", "tell"]

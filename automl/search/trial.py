@@ -55,6 +55,9 @@ class TrialResult:
         For a reference row (never a candidate for the final model): what it
         is, e.g. ``"constant predictor"`` or ``"untuned default (trial 0)"``.
         Empty for trials.
+    earlier : bool
+        Run by an earlier ``fit`` of the same stored study, or by another
+        process sharing it: read back from the storage, not run by this search.
     """
 
     number: int
@@ -71,6 +74,7 @@ class TrialResult:
     row_seconds: float | None = None
     needed: float | None = None
     baseline: str = ""
+    earlier: bool = False
 
     @property
     def final_config(self) -> TrialConfig | None:
