@@ -96,6 +96,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         storage=args.storage,
         study_name=args.study,
+        shared_dir=args.shared_dir,
     )
     model.fit(frame, y, **per_row)
     model.save(args.output, format=args.format)
@@ -106,6 +107,17 @@ def cmd_fit(args: argparse.Namespace) -> int:
     _out(f"task: {model.task_}; metric: {model.metric_}; cross-validated score: {model.best_score_:.5g}")
     _out(f"final model: {describe_final(model.best_pipeline_)}")
     _out(f"saved to {args.output}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """``automl worker``: join a search that a fit coordinates through a stored study, run trials until its end."""
+    from automl.search.worker import run_worker
+
+    if args.n_jobs < 1:
+        raise CommandError(f"--n-jobs {args.n_jobs} must be at least 1")
+    ran = run_worker(args.storage, args.study, n_jobs=args.n_jobs, wait=args.wait)
+    _out(f"{ran} trials run for study {args.study!r}")
     return 0
 
 
@@ -240,6 +252,10 @@ def _fit_parser(sub: Any) -> None:
     )  # fmt: skip
     p.add_argument("--study", metavar="NAME", help="the study's name in --storage (default: automl)")
     p.add_argument(
+        "--shared-dir", metavar="DIR",
+        help="with --storage: a folder every 'automl worker' can read; the rows are written there as Parquet",
+    )  # fmt: skip
+    p.add_argument(
         "--format", choices=["skops", "joblib"], default="skops",
         help="skops (safe to share, the default) or joblib (a pickle: only for yourself)",
     )  # fmt: skip
@@ -292,6 +308,20 @@ def _other_parsers(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser(
+        "worker", help="run trials of a search shared through a database", description=cmd_worker.__doc__
+    )
+    p.add_argument(
+        "--storage", required=True, metavar="URL", help="the study's database, e.g. postgresql://u:p@host/db"
+    )
+    p.add_argument("--study", required=True, metavar="NAME", help="the study's name, as the fit gave it")
+    p.add_argument("--n-jobs", type=int, default=1, help="trials run at once on this machine (default: 1)")
+    p.add_argument(
+        "--wait", type=_positive(float, "--wait"), default=60.0,
+        help="seconds to retry the database and to wait for the fit to record its data (default: 60)",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("drift", help="check new data for drift", description=cmd_drift.__doc__)
     _model_arg(p)

@@ -30,6 +30,7 @@ from automl.search.leaderboard import leaderboard_frame
 from automl.search.loop import SearchSettings
 from automl.search.run import Outcome, search_and_refit
 from automl.search.storage import check_fingerprint, fingerprint, open_study, setup
+from automl.search.worker import check_shareable, share
 from automl.workers.pool import WorkerPool, auto_memory_limit, n_cpus, worker_pool
 
 logger = logging.getLogger("automl")
@@ -110,6 +111,12 @@ class AutoML(ReportMixin, BaseEstimator):
         join a study kept in PostgreSQL. None: the study lives in memory.
     study_name : str or None
         The study's name in ``storage`` (default ``"automl"``).
+    shared_dir : str, path or None
+        With ``storage``: a folder every ``automl worker`` can read (a shared
+        file system). The fit writes its rows there as Parquet and records the
+        path and its own arguments in the study, so that workers on this
+        machine or others join the search (see the user guide, "Many
+        machines"). None: no worker can join.
 
     Attributes
     ----------
@@ -177,6 +184,7 @@ class AutoML(ReportMixin, BaseEstimator):
         column_kinds: Mapping[str, str] | None = None,
         storage: Any = None,
         study_name: str | None = None,
+        shared_dir: Any = None,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -195,6 +203,7 @@ class AutoML(ReportMixin, BaseEstimator):
         self.column_kinds = column_kinds
         self.storage = storage
         self.study_name = study_name
+        self.shared_dir = shared_dir
 
     # -- argument checks --------------------------------------------------------
     def _check_params(self) -> None:
@@ -220,8 +229,9 @@ class AutoML(ReportMixin, BaseEstimator):
         allowed = ("auto", "classification", *TASKS)
         if self._task_arg() not in allowed:
             raise ValueError(f"task={self._task_arg()!r} must be one of {list(allowed)}")
-        if self.study_name is not None and self.storage is None:
-            raise ValueError(f"study_name={self.study_name!r} needs a storage, e.g. storage='sqlite:///search.db'")
+        for arg in ("study_name", "shared_dir"):
+            if getattr(self, arg) is not None and self.storage is None:
+                raise ValueError(f"{arg}={getattr(self, arg)!r} needs a storage, e.g. storage='sqlite:///search.db'")
         for arg in ("include", "exclude"):
             value = getattr(self, arg)
             if value is not None and (isinstance(value, str) or not all(isinstance(v, str) for v in value)):
@@ -309,6 +319,8 @@ class AutoML(ReportMixin, BaseEstimator):
     ) -> None:
         """Prepare the problem, search, refit the final model, set the fitted attributes."""
         pm = get_plugin_manager(self.plugins or ())
+        if self.shared_dir is not None:
+            check_shareable(X, self._worker_args(), self.shared_dir)
         study = open_study(self.storage, self.study_name) if self.storage is not None else None
         plan = {"random_state": self.random_state, "time_budget": self.time_budget}
         if study is not None:
@@ -316,6 +328,8 @@ class AutoML(ReportMixin, BaseEstimator):
         prepared = self._prepare(X, y, collect_components(pm), per_row, **plan)
         if study is not None:
             check_fingerprint(study, fingerprint(prepared))
+            if self.shared_dir is not None:
+                share(study, self.shared_dir, X, y, per_row, self._worker_args(), prepared)
         if bar is not None:
             bar.metric = prepared.problem.metric.name
         settings = self._settings(n_workers, bar, study, plan["random_state"])
@@ -355,6 +369,18 @@ class AutoML(ReportMixin, BaseEstimator):
             column_kinds=self.column_kinds,
             **per_row,
         )
+
+    def _worker_args(self) -> dict[str, Any]:
+        """The arguments of ``prepare`` an ``automl worker`` repeats."""
+        return {
+            "task": self._task_arg(),
+            "metric": self.metric,
+            "cv": self.cv,
+            "include": None if self.include is None else list(self.include),
+            "exclude": None if self.exclude is None else list(self.exclude),
+            "column_kinds": None if self.column_kinds is None else dict(self.column_kinds),
+            "measure_latency": self.infer_limit is not None,
+        }
 
     def _settings(
         self, n_workers: int, bar: ProgressBar | None, study: Any, random_state: int | None
@@ -560,6 +586,7 @@ class AutoMLClassifier(ClassifierMixin, AutoML):
         column_kinds: Mapping[str, str] | None = None,
         storage: Any = None,
         study_name: str | None = None,
+        shared_dir: Any = None,
     ) -> None:
         self.metric = metric
         self.time_budget = time_budget
@@ -577,6 +604,7 @@ class AutoMLClassifier(ClassifierMixin, AutoML):
         self.column_kinds = column_kinds
         self.storage = storage
         self.study_name = study_name
+        self.shared_dir = shared_dir
 
     def _task_arg(self) -> str:
         return "classification"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import numpy as np
@@ -89,3 +90,16 @@ def _fail_hung_tests():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The URL of a throwaway PostgreSQL server on loopback (see ``tests/postgres.py``); CI must have one."""
+    from postgres import postgres_server, server_bin
+
+    if server_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL's server is not installed; .ci/run installs it (apt-get install postgresql)")
+        pytest.skip("PostgreSQL's server is not installed (apt-get install postgresql)")
+    with postgres_server() as url:
+        yield url

@@ -114,7 +114,7 @@ def test_fit_takes_weight_groups_and_time_columns(tmp_path):
 
 
 def test_every_subcommand_documents_its_options():
-    for command in ("fit", "predict", "leaderboard", "export-onnx", "serve", "drift", "plugins"):
+    for command in ("fit", "predict", "leaderboard", "export-onnx", "serve", "drift", "plugins", "worker"):
         out = run(command, "--help").stdout
         assert f"usage: automl {command}" in out and "--" in out
 

@@ -10,7 +10,6 @@ final refit (:mod:`automl.search.plan`). The rules are in :mod:`automl.budget`.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -23,7 +22,7 @@ from automl import budget as rules
 from automl.budget import Budget
 from automl.evaluation.cross_validation import Evaluation, Problem, median_params
 from automl.pipeline.build import PipelineBuilder
-from automl.search import resume
+from automl.search.distributed import DeadlinePlan, StudyLink
 from automl.search.pacing import Pacing, RunningTrial
 from automl.search.plan import RefitPlan
 from automl.search.progress import ProgressListener
@@ -63,8 +62,12 @@ class SearchSettings:
         Hears of every trial and of the final refit (a progress bar).
     study : optuna.Study or None
         A study kept in a storage (see :mod:`automl.search.storage`): the search
-        continues it, its finished trials count as earlier results, and every
-        trial's result is stored with it. None: a new study in memory.
+        continues it, its finished trials (and those other processes finish
+        meanwhile) count as earlier results, and every trial's result is stored
+        with it. None: a new study in memory.
+    worker : bool
+        Run as an ``automl worker`` joining ``study``: trials until the
+        deadline its coordinator publishes, no refit of its own.
     """
 
     n_workers: int = 1
@@ -74,6 +77,7 @@ class SearchSettings:
     infer_limit: float | None = None
     progress: ProgressListener | None = None
     study: optuna.Study | None = None
+    worker: bool = False
 
 
 class Search:
@@ -122,14 +126,15 @@ class Search:
         self.deterministic = not budget.limited
         self.results: list[TrialResult] = []
         self.pacing = Pacing(budget, len(problem.splits), self.results)
-        self.plan = RefitPlan(budget, problem, self.results, self.n_workers, settings.ensemble)
+        plan_args = (budget, problem, self.results, self.n_workers, settings.ensemble)
+        self.plan = DeadlinePlan(*plan_args, study=settings.study) if settings.worker else RefitPlan(*plan_args)
         self.shared = SharedProblem(pool, problem)
         self.interrupted = False
         #: sampled configurations not started because their model needs more time than is left
         self.skipped = 0
         self._batch: list[tuple[RunningTrial, str, Evaluation | None, str]] = []
-        self._stored = settings.study is not None
-        self._beat_at = 0.0
+        #: the link to a stored study, shared with other processes (None: a study in memory)
+        self.link = None if settings.study is None else StudyLink(settings.study, space, not settings.worker)
 
     def run(self) -> list[TrialResult]:
         """Search until the time, the trial limit or the candidates run out.
@@ -140,9 +145,11 @@ class Search:
         Without a time limit the search is reproducible: trials run in batches of
         ``n_workers`` and are told to the sampler in trial order.
         """
-        study = create_study(self.space, self.settings.seed, self.prune, self.settings.study)
-        if self._stored:
-            self._resume(study)
+        study = create_study(
+            self.space, self.settings.seed, self.prune, self.settings.study, enqueue=not self.settings.worker
+        )
+        if self.link is not None:
+            self.results.extend(self.link.start())
         self.pool.ensure(self.n_workers + 1)
         running: dict[Worker, RunningTrial] = {}
         try:
@@ -153,30 +160,28 @@ class Search:
                 self.pool.kill(w)
             self._flush(study)
             logger.warning("search interrupted after %d trials", len(self.results))
+        if self.link is not None:
+            self.link.finish()
+            self._sync(running, None, force=True)
         return self.results
 
-    def _resume(self, study: optuna.Study) -> None:
-        """Fail the trials left running by a process that stopped; take the stored results as earlier work."""
-        resume.fail_stale(study)
-        earlier = resume.stored_results(study, self.space)
-        self.results.extend(earlier)
-        if earlier:
-            ok = sum(r.status == "ok" for r in earlier)
-            logger.info("study %r continued: %d earlier trials (%d ok)", study.study_name, len(earlier), ok)
-
-    def _beat(self, study: optuna.Study, running: dict[Worker, RunningTrial]) -> None:
-        """Heartbeats for the trials running here, every :data:`resume.HEARTBEAT_SECONDS`."""
-        if self._stored and time.monotonic() - self._beat_at >= resume.HEARTBEAT_SECONDS:
-            self._beat_at = time.monotonic()
-            resume.beat(study, [r.trial for r in running.values() if r.trial is not None])
+    def _sync(self, running: dict[Worker, RunningTrial], end: float | None, force: bool = False) -> None:
+        """With a stored study: heartbeats, the deadline for workers, and the results they stored."""
+        if self.link is None:
+            return
+        until = None if end is None else end - self.budget.now()
+        known = {r.number for r in self.results} | {r.job for r in running.values()} | {b[0].job for b in self._batch}
+        others = self.link.sync([r.trial for r in running.values() if r.trial is not None], known, until, force)
+        for result in others:
+            self._record(result)
 
     def _loop(self, study: optuna.Study, running: dict[Worker, RunningTrial]) -> None:
         asked = 0
         while True:
-            self._beat(study, running)
             self.plan.update()
             now = self.budget.now()
             end = self.plan.search_end()
+            self._sync(running, end)
             self._stop_late(study, running, now, end)
             accepting = self._may_ask(asked) and end - now > rules.MIN_START_SECONDS
             if accepting:
@@ -225,8 +230,8 @@ class Search:
         self, study: optuna.Study, w: Worker, running: dict[Worker, RunningTrial], now: float, end: float
     ) -> None:
         trial = study.ask()
-        if self._stored:
-            resume.claim(study, trial)
+        if self.link is not None:
+            self.link.claim(trial)
         config = None
         try:
             config = self.space.sample(trial)
@@ -333,8 +338,8 @@ class Search:
 
     def _close(self, study: optuna.Study, trial: optuna.trial.Trial, result: TrialResult) -> None:
         """Store the result with its trial (a stored study), tell the study how it ended, record it."""
-        if self._stored:
-            resume.save(study, trial, result)
+        if self.link is not None:
+            self.link.save(trial, result)
         objective = self.problem.metric.objective(result.mean) if result.status == "ok" else None
         tell(study, trial, result.status, objective)
         self._record(result)

@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -142,17 +143,18 @@ def stored_results(
     return out
 
 
-def fail_stale(study: optuna.Study) -> list[int]:
+def fail_stale(study: optuna.Study, ours: set[int] = frozenset()) -> list[int]:  # type: ignore[assignment]
     """Mark failed the running trials whose process is gone; return their numbers.
 
-    A trial is stale when its owner ran on this host and that process has ended,
+    A trial is stale when its owner ran on this host and that process has ended
+    (or had this process's number: a process of a container restarted),
     or when its heartbeat (or its start, without one) is older than
-    :data:`STALE_SECONDS`.
+    :data:`STALE_SECONDS`. ``ours`` are the trials this process runs.
     """
     failed = []
     me = owner()
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        reason = _stale(t, me)
+        reason = None if t.number in ours else _stale(t, me)
         if reason is None:
             continue
         try:
@@ -180,13 +182,18 @@ def _stale(t: optuna.trial.FrozenTrial, me: dict[str, Any]) -> str | None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine runs (a zombie, ended but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc here: the signal test is all there is
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 __all__ = [

@@ -70,9 +70,7 @@ def search_and_refit(
         When interrupted before any trial finished.
     """
     problem = prepared.problem
-    kinds = prepared.schema.prepared_kinds
-    preprocessors = by_kind(prepared.builder.preprocessors, kinds)
-    space = SearchSpace(prepared.models, preprocessors, kinds, prepared.builder.context)
+    space = space_of(prepared)
     search_started(hooks, space, problem.metric, prepared.cv, problem.X.shape, _seconds(budget))
     search = Search(
         space=space,
@@ -99,6 +97,13 @@ def search_and_refit(
     threshold = better_threshold(final.result.oof if final.result is not None else None, problem)
     pipeline = final.pipeline if threshold is None else with_threshold(final.pipeline, threshold, problem.X, problem.y)
     return Outcome(results, pipeline, final.config, final.result, threshold)
+
+
+def space_of(prepared: Prepared) -> SearchSpace:
+    """The candidates of a prepared problem: its models, and the preprocessors for its kinds of column."""
+    kinds = prepared.schema.prepared_kinds
+    preprocessors = by_kind(prepared.builder.preprocessors, kinds)
+    return SearchSpace(prepared.models, preprocessors, kinds, prepared.builder.context)
 
 
 def _final_model(search: Search, results: list[TrialResult]) -> Final | None:
@@ -150,4 +155,4 @@ def _seconds(budget: Budget) -> float | None:
     return budget.seconds if budget.limited else None
 
 
-__all__ = ["Outcome", "search_and_refit"]
+__all__ = ["Outcome", "search_and_refit", "space_of"]

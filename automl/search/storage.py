@@ -42,7 +42,7 @@ _FIELDS = {
 }
 
 
-def open_storage(storage: Any) -> optuna.storages.BaseStorage:
+def open_storage(storage: Any, create: bool = True) -> optuna.storages.BaseStorage:
     """An Optuna storage from what a user passes as ``storage``.
 
     Parameters
@@ -66,7 +66,7 @@ def open_storage(storage: Any) -> optuna.storages.BaseStorage:
         )
     text = str(storage)
     if "://" in text:
-        return _database(text)
+        return _database(text, create)
     path = Path(text).expanduser()
     if not path.parent.is_dir():
         raise ValueError(f"storage={text!r}: the folder {str(path.parent)!r} of the journal file does not exist")
@@ -77,18 +77,30 @@ def open_storage(storage: Any) -> optuna.storages.BaseStorage:
     return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
 
 
-def _database(url: str) -> optuna.storages.BaseStorage:
+def _database(url: str, create: bool) -> optuna.storages.BaseStorage:
     shown = redact(url)
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url), skip_table_creation=not create)
     except ImportError as exc:
         raise ValueError(
             f"storage={shown!r}: the database driver is not installed ({exc}); "
             "for PostgreSQL: pip install 'automl[postgres]'"
         ) from exc
     except Exception as exc:  # sqlalchemy's errors: bad URL, refused connection, wrong password
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise ValueError(f"storage={shown!r} cannot be opened: {reason}") from exc
+        raise ValueError(f"storage={shown!r} cannot be opened: {_reason(exc)}") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the database driver's own message, under Optuna's and SQLAlchemy's wrappers."""
+    seen: BaseException | None = exc
+    found = exc
+    while seen is not None:
+        if getattr(seen, "orig", None) is not None:
+            found = seen.orig
+            break
+        seen = seen.__cause__ or seen.__context__
+    lines = str(found).strip().splitlines()
+    return lines[0] if lines else type(found).__name__
 
 
 def _engine_kwargs(url: str) -> dict[str, Any]:

@@ -17,7 +17,9 @@ PRUNE_AFTER_TRIALS = 10
 PRUNE_MIN_TRIALS = 5
 
 
-def create_study(space: SearchSpace, seed: int | None, prune: bool, stored: optuna.Study | None = None) -> optuna.Study:
+def create_study(
+    space: SearchSpace, seed: int | None, prune: bool, stored: optuna.Study | None = None, enqueue: bool = True
+) -> optuna.Study:
     """A study that maximises the metric's objective and first tries the known-good configurations.
 
     Parameters
@@ -33,6 +35,8 @@ def create_study(space: SearchSpace, seed: int | None, prune: bool, stored: optu
         A study in a storage (:func:`automl.search.storage.open_study`) to use
         instead of a new one in memory; its earlier trials guide the sampler,
         and the starting points are queued only when it has no trial yet.
+    enqueue : bool
+        Queue the starting points (False for a worker joining a study).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -52,7 +56,7 @@ def create_study(space: SearchSpace, seed: int | None, prune: bool, stored: optu
     )
     if stored is not None:
         stored.sampler, stored.pruner = sampler, pruner
-        if stored.get_trials(deepcopy=False):
+        if not enqueue or stored.get_trials(deepcopy=False):
             return stored
         study = stored
     else:
