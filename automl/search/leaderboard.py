@@ -39,8 +39,8 @@ def leaderboard_frame(results: Sequence[TrialResult], metric: Metric) -> pd.Data
     ``predict_s``, ``row_ms`` (single-row prediction latency in milliseconds:
     of the final model after its refit, and of every trial when ``infer_limit``
     is set; NaN when not measured), ``status``, ``baseline``, ``earlier`` (True
-for a trial read back from a stored study: run by an earlier ``fit`` or by
-another process) and ``error``.
+    for a trial read back from a stored study: run by an earlier ``fit`` or by
+    an ``automl worker``) and ``error``.
 
     Rows of status ``"baseline"`` come right after the successful trials:
     references scored on the same folds (``baseline`` says which: a constant
