@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare import TABLES  # noqa: E402
+from records import emit  # noqa: E402
 
 _CHILD = """
 import json, os, resource, sys, threading, time
@@ -144,13 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     records = []
     for name in args.tables:
         for framework in args.frameworks:
-            record = measure(name, framework, args.budget, args.seed)
-            print(json.dumps(record), flush=True)
-            records.append(record)
-            if args.out is not None:
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                with args.out.open("a") as fh:
-                    fh.write(json.dumps(record) + "\n")
+            emit(measure(name, framework, args.budget, args.seed), records, args.out)
     print(markdown(records))
     return 0
 

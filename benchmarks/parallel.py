@@ -42,6 +42,7 @@ Usage::
 
     python benchmarks/parallel.py --budget 60 --out runs/parallel.jsonl
     python benchmarks/parallel.py --budget 5 --tables breast_cancer
+    python benchmarks/parallel.py --budget 60 --include lightgbm   # one model: the same mix in both fits
 
 Run it on a quiet machine with at least two cores: another busy process takes
 a core from the J = 2 fit and shows as a lower speed-up.
@@ -61,6 +62,8 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
+
+from records import emit
 
 JOBS = (1, 2)
 #: the statuses of the leaderboard's rows that are trials (``baseline`` rows are references)
@@ -108,7 +111,7 @@ def trial_counts(board: Any) -> tuple[int, int]:
     return len(trials), int((trials["status"] == "ok").sum())
 
 
-def run_one(name: str, n_jobs: int, budget: float, seed: int) -> dict:
+def run_one(name: str, n_jobs: int, budget: float, seed: int, include: list[str] | None = None) -> dict:
     """Fit automl with ``n_jobs`` on one table's training rows (in this process) and measure it."""
     warnings.filterwarnings("ignore")
     from sklearn.model_selection import train_test_split
@@ -120,7 +123,8 @@ def run_one(name: str, n_jobs: int, budget: float, seed: int) -> dict:
         X, y, test_size=0.25, random_state=seed, stratify=y if task != "regression" else None
     )
     t0 = time.perf_counter()
-    model = AutoML(time_budget=budget, n_jobs=n_jobs, random_state=seed, verbose=0).fit(X_train, y_train)
+    model = AutoML(time_budget=budget, n_jobs=n_jobs, random_state=seed, verbose=0, include=include)
+    model.fit(X_train, y_train)
     wall = time.perf_counter() - t0
     trials, ok = trial_counts(model.leaderboard_)
     minutes = model.fit_seconds_ / 60
@@ -144,9 +148,11 @@ def run_one(name: str, n_jobs: int, budget: float, seed: int) -> dict:
     }
 
 
-def measure(name: str, n_jobs: int, budget: float, seed: int) -> dict:
+def measure(name: str, n_jobs: int, budget: float, seed: int, include: list[str] | None = None) -> dict:
     """``run_one`` in a fresh process (this script with ``--one``); its record, or one with an ``error``."""
     cmd = [sys.executable, __file__, "--one", name, str(n_jobs), "--budget", str(budget), "--seed", str(seed)]
+    if include:
+        cmd += ["--include", *include]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not proc.stdout.strip():
         err = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
@@ -200,21 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tables", nargs="*", default=DEFAULT_TABLES, choices=list(TABLES))
     parser.add_argument("--out", type=Path, help="append one JSON line per fit")
+    parser.add_argument(
+        "--include", nargs="*", default=None, help="model names to search (the same mix of models in both fits)"
+    )
     parser.add_argument("--one", nargs=2, metavar=("TABLE", "N_JOBS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one is not None:  # a single fit, in the process ``measure`` started
-        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.budget, args.seed)))
+        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.budget, args.seed, args.include)))
         return 0
     records = []
     for name in args.tables:
         for n_jobs in JOBS:
-            record = measure(name, n_jobs, args.budget, args.seed)
-            print(json.dumps(record), flush=True)
-            records.append(record)
-            if args.out is not None:
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                with args.out.open("a") as fh:
-                    fh.write(json.dumps(record) + "\n")
+            emit(measure(name, n_jobs, args.budget, args.seed, args.include), records, args.out)
     print(markdown(records))
     return 0
 

@@ -58,6 +58,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency import _describe  # noqa: E402
 from memory import tree_memory  # noqa: E402
+from records import emit
 
 FRAMEWORKS = ("automl", "hgb")
 N_NUMERIC, N_CATEGORICAL = 40, 10
@@ -216,13 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     records = []
     for n in args.rows:
         for framework in args.frameworks:
-            record = measure(framework, n, args.budget, args.seed, args.timeout)
-            print(json.dumps(record), flush=True)
-            records.append(record)
-            if args.out is not None:
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                with args.out.open("a") as fh:
-                    fh.write(json.dumps(record) + "\n")
+            emit(measure(framework, n, args.budget, args.seed, args.timeout), records, args.out)
     print(markdown(records))
     return 0
 

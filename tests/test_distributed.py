@@ -115,7 +115,8 @@ def test_worker_errors_are_one_line(postgres_url, breast_cancer):
     wrong = postgres_url.replace(":s3cret@", ":wrong@")
     assert "password authentication failed" in fails(wrong, "plain")
     assert "automl:***@" in fails(wrong, "plain")  # the password is not shown
-    assert "no study 'nope'" in fails(postgres_url, "nope") and "'plain'" in fails(postgres_url, "nope")
+    unknown = fails(postgres_url, "nope")
+    assert "no study 'nope'" in unknown and "'plain'" in unknown
     assert "records no data for workers: start its fit with shared_dir" in fails(postgres_url, "plain", "--wait", "1")
 
 

@@ -87,10 +87,10 @@ def _database(url: str, create: bool) -> optuna.storages.BaseStorage:
             "for PostgreSQL: pip install 'automl[postgres]'"
         ) from exc
     except Exception as exc:  # sqlalchemy's errors: bad URL, refused connection, wrong password
-        raise ValueError(f"storage={shown!r} cannot be opened: {_reason(exc)}") from exc
+        raise ValueError(f"storage={shown!r} cannot be opened: {driver_message(exc)}") from exc
 
 
-def _reason(exc: BaseException) -> str:
+def driver_message(exc: BaseException) -> str:
     """The first line of the database driver's own message, under Optuna's and SQLAlchemy's wrappers."""
     seen: BaseException | None = exc
     found = exc
@@ -209,6 +209,7 @@ def check_fingerprint(study: optuna.Study, found: dict[str, Any]) -> None:
 __all__ = [
     "DEFAULT_STUDY",
     "check_fingerprint",
+    "driver_message",
     "fingerprint",
     "open_storage",
     "open_study",

@@ -26,7 +26,15 @@ from automl.registry import collect_components, get_plugin_manager
 from automl.search.distributed import deadline
 from automl.search.loop import Search, SearchSettings
 from automl.search.run import space_of
-from automl.search.storage import FINGERPRINT_ATTR, SETUP_ATTR, check_fingerprint, fingerprint, open_storage, redact
+from automl.search.storage import (
+    FINGERPRINT_ATTR,
+    SETUP_ATTR,
+    check_fingerprint,
+    driver_message,
+    fingerprint,
+    open_storage,
+    redact,
+)
 from automl.workers.pool import worker_pool
 
 logger = logging.getLogger(__name__)
@@ -212,6 +220,14 @@ def run_worker(storage: str, study_name: str, n_jobs: int = 1, wait: float = 60.
         )
         try:
             results = search.run()
+        except Exception as exc:
+            lost = isinstance(exc, optuna.exceptions.StorageInternalError) or type(exc).__module__.startswith(
+                "sqlalchemy"
+            )
+            if not lost:
+                raise
+            reason = f"lost the database {redact(storage)!r}: {driver_message(exc)}"
+            raise ValueError(f"{reason}; the results stored before are kept") from exc
         finally:
             search.cleanup()
     mine = [r for r in results if not r.earlier]
