@@ -9,6 +9,7 @@ scheduler can start a retrain.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -76,6 +77,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """``automl fit``: fit on a table, save the model file, print the leaderboard's top."""
     from automl.estimator import AutoML
 
+    if args.format == "skops" and importlib.util.find_spec("skops") is None:
+        # before the search, not after it: a model that cannot be saved would be lost
+        raise CommandError("--format skops needs skops: pip install 'automl[deploy]', or pass --format joblib")
     frame = _read(args.data)
     for option, name in (("the target", args.target), ("--weight", args.weight), ("--groups", args.groups)):
         if name is not None and name not in frame.columns:

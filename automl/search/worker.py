@@ -103,6 +103,12 @@ def check_shareable(X: Any, fit_args: dict[str, Any], shared_dir: Any) -> None:
         raise ValueError("shared_dir: workers read X from Parquet, which needs a DataFrame with string column names")
     if not Path(shared_dir).is_dir():
         raise ValueError(f"shared_dir={str(shared_dir)!r} is not a folder")
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            "shared_dir: the rows are shared as Parquet, which needs pyarrow: pip install 'automl[postgres]'"
+        ) from None
 
 
 def connect(storage: str, wait: float) -> optuna.storages.BaseStorage:
@@ -133,14 +139,16 @@ def _joined(backend: optuna.storages.BaseStorage, storage: str, study_name: str,
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(backend)]
         raise ValueError(f"no study {study_name!r} in storage {redact(storage)!r}; its studies: {names}") from None
-    started = time.monotonic()
+    started, said = time.monotonic(), -math.inf
     while SHARED_ATTR not in study.user_attrs or FINGERPRINT_ATTR not in study.user_attrs:
         if time.monotonic() - started > wait:
             raise ValueError(
                 f"study {study_name!r} records no data for workers: start its fit with shared_dir=... "
                 "(automl fit --shared-dir DIR)"
             )
-        logger.info("waiting for the fit of study %r to record its data", study_name)
+        if time.monotonic() - said >= 10:
+            said = time.monotonic()
+            logger.info("waiting for the fit of study %r to record its data", study_name)
         time.sleep(1.0)
     return study
 
