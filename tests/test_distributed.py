@@ -16,6 +16,7 @@ from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.model_selection import KFold
 
 from automl import AutoML
+from automl.search.distributed import StudyLink
 
 BUDGET = 16
 
@@ -139,3 +140,18 @@ def test_a_fit_workers_cannot_repeat_is_refused(postgres_url, tmp_path, breast_c
             X, y
         )
     assert not _study_exists(postgres_url, "bad")  # refused before the study recorded anything
+
+
+def test_the_coordinator_replaces_an_earlier_runs_deadline():
+    study = optuna.create_study()
+    study.set_user_attr("automl_deadline", time.time() - 100)  # the deadline of a run that has ended
+    link = StudyLink(study, space=None, coordinator=True)
+    link.publish(float("inf"))  # a continued fit with no time limit: workers run until it ends
+    assert study.user_attrs["automl_deadline"] is None
+    link.publish(10.0)
+    first = study.user_attrs["automl_deadline"]
+    assert first == pytest.approx(time.time() + 10.0, abs=1.0)
+    link.publish(10.1)  # moves less than DEADLINE_STEP: not written again
+    assert study.user_attrs["automl_deadline"] == first
+    link.finish()
+    assert study.user_attrs["automl_deadline"] <= time.time()

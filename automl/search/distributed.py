@@ -29,6 +29,8 @@ DEADLINE_ATTR = "automl_deadline"
 SYNC_SECONDS = 2.0
 #: a published deadline is written again when it moves by more than this
 DEADLINE_STEP = 0.5
+#: nothing published yet by this process (the study may hold an earlier run's deadline)
+_UNSET = object()
 
 
 class StudyLink:
@@ -51,7 +53,7 @@ class StudyLink:
         self.coordinator = coordinator
         self._synced = -math.inf
         self._beaten = -math.inf
-        self._published: float | None = None
+        self._published: float | None | object = _UNSET
 
     def start(self) -> list[TrialResult]:
         """Fail the trials left running by processes that are gone; return the results stored so far."""
@@ -97,9 +99,10 @@ class StudyLink:
     def publish(self, until: float) -> None:
         """Tell the workers to stop starting trials ``until`` seconds from now (inf: no deadline yet)."""
         deadline = time.time() + until if math.isfinite(until) else None
-        if deadline is None and self._published is None and DEADLINE_ATTR in self.study.user_attrs:
-            return
-        if deadline is not None and self._published is not None and abs(deadline - self._published) < DEADLINE_STEP:
+        last = self._published
+        if last is not _UNSET and (
+            deadline == last or (deadline is not None and last is not None and abs(deadline - last) < DEADLINE_STEP)
+        ):
             return
         self.study.set_user_attr(DEADLINE_ATTR, deadline)
         self._published = deadline
@@ -107,8 +110,8 @@ class StudyLink:
     def finish(self) -> None:
         """The coordinator's search is over: workers stop now."""
         if self.coordinator:
-            self.study.set_user_attr(DEADLINE_ATTR, time.time())
-            self._published = None
+            self._published = time.time()
+            self.study.set_user_attr(DEADLINE_ATTR, self._published)
 
 
 def deadline(study: optuna.Study) -> float | None:

@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,7 @@ def stored_results(
     return out
 
 
-def fail_stale(study: optuna.Study, ours: set[int] = frozenset()) -> list[int]:  # type: ignore[assignment]
+def fail_stale(study: optuna.Study, ours: Collection[int] = ()) -> list[int]:
     """Mark failed the running trials whose process is gone; return their numbers.
 
     A trial is stale when its owner ran on this host and that process has ended

@@ -23,7 +23,7 @@ import pandas as pd
 from automl.budget import Budget
 from automl.data.prepare import Prepared, prepare
 from automl.registry import collect_components, get_plugin_manager
-from automl.search.distributed import deadline
+from automl.search.distributed import DEADLINE_ATTR, deadline
 from automl.search.loop import Search, SearchSettings
 from automl.search.run import space_of
 from automl.search.storage import (
@@ -74,6 +74,7 @@ def share(
     path = folder / f"{study.study_name}-{fingerprint(prepared)['data'][:12]}.parquet"
     frame.to_parquet(path, index=False)
     time_column = per_row.get("time") if isinstance(per_row.get("time"), str) else None
+    study.set_user_attr(DEADLINE_ATTR, None)  # an earlier run's deadline has passed: no limit until published
     study.set_user_attr(
         SHARED_ATTR,
         {
