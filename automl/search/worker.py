@@ -35,7 +35,7 @@ from automl.search.storage import (
     open_storage,
     redact,
 )
-from automl.workers.pool import worker_pool
+from automl.workers.pool import auto_memory_limit, worker_pool
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,9 @@ def _prepared(study: optuna.Study) -> Prepared:
     return prepared
 
 
-def run_worker(storage: str, study_name: str, n_jobs: int = 1, wait: float = 60.0, memory_limit: int = 0) -> int:
+def run_worker(
+    storage: str, study_name: str, n_jobs: int = 1, wait: float = 60.0, memory_limit: int | None = None
+) -> int:
     """Join ``study_name`` in ``storage`` and run trials until its deadline; return how many ran here.
 
     Parameters
@@ -202,8 +204,9 @@ def run_worker(storage: str, study_name: str, n_jobs: int = 1, wait: float = 60.
         Trials run at once on this machine.
     wait : float
         Seconds to keep trying to reach the database, and to wait for the fit to record its data.
-    memory_limit : int
-        Bytes of address space per worker process (0: no limit).
+    memory_limit : int or None
+        Bytes of address space per worker process (0: no limit); None takes a
+        safe share of the machine, as ``AutoML(memory_limit="auto")`` does.
 
     Raises
     ------
@@ -223,7 +226,8 @@ def run_worker(storage: str, study_name: str, n_jobs: int = 1, wait: float = 60.
     settings = SearchSettings(n_workers=n_jobs, ensemble=False, study=study, worker=True)
     budget = Budget(left if math.isfinite(left) else NO_DEADLINE_SECONDS)
     logger.info("joined study %r: %d rows, %d trials so far", study_name, len(problem.X), len(study.trials))
-    with worker_pool(memory_limit, n_jobs + 1) as pool:
+    limit = auto_memory_limit(n_jobs + 1) if memory_limit is None else memory_limit
+    with worker_pool(limit, n_jobs + 1) as pool:
         search = Search(
             space=space, builder=prepared.builder, problem=problem, budget=budget, pool=pool, settings=settings
         )
