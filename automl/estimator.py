@@ -320,7 +320,7 @@ class AutoML(ReportMixin, BaseEstimator):
         """Prepare the problem, search, refit the final model, set the fitted attributes."""
         pm = get_plugin_manager(self.plugins or ())
         if self.shared_dir is not None:
-            check_shareable(X, self._worker_args(), self.shared_dir)
+            check_shareable(X, self._fit_args(), self.shared_dir)
         study = open_study(self.storage, self.study_name) if self.storage is not None else None
         plan = {"random_state": self.random_state, "time_budget": self.time_budget}
         if study is not None:
@@ -329,7 +329,7 @@ class AutoML(ReportMixin, BaseEstimator):
         if study is not None:
             check_fingerprint(study, fingerprint(prepared))
             if self.shared_dir is not None:
-                share(study, self.shared_dir, X, y, per_row, self._worker_args(), prepared)
+                share(study, self.shared_dir, X, y, per_row, self._fit_args(), prepared)
         if bar is not None:
             bar.metric = prepared.problem.metric.name
         settings = self._settings(n_workers, bar, study, plan["random_state"])
@@ -354,31 +354,18 @@ class AutoML(ReportMixin, BaseEstimator):
         random_state: int | None,
         time_budget: float | None,
     ) -> Prepared:
-        return prepare(
-            X,
-            y,
-            components,
-            task=self._task_arg(),
-            metric=self.metric,
-            cv=self.cv,
-            include=self.include,
-            exclude=self.exclude,
-            time_budget=time_budget,
-            random_state=random_state,
-            measure_latency=self.infer_limit is not None,
-            column_kinds=self.column_kinds,
-            **per_row,
-        )
+        args = self._fit_args()
+        return prepare(X, y, components, **args, time_budget=time_budget, random_state=random_state, **per_row)
 
-    def _worker_args(self) -> dict[str, Any]:
-        """The arguments of ``prepare`` an ``automl worker`` repeats."""
+    def _fit_args(self) -> dict[str, Any]:
+        """The arguments of ``prepare`` that come from the parameters (an ``automl worker`` repeats them)."""
         return {
             "task": self._task_arg(),
             "metric": self.metric,
             "cv": self.cv,
-            "include": None if self.include is None else list(self.include),
-            "exclude": None if self.exclude is None else list(self.exclude),
-            "column_kinds": None if self.column_kinds is None else dict(self.column_kinds),
+            "include": self.include,
+            "exclude": self.exclude,
+            "column_kinds": self.column_kinds,
             "measure_latency": self.infer_limit is not None,
         }
 

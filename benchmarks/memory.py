@@ -26,16 +26,14 @@ from the shared harness's stored results (``../shared/bench``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare import TABLES  # noqa: E402
-from records import emit  # noqa: E402
+from records import emit, run_json  # noqa: E402
 
 _CHILD = """
 import json, os, resource, sys, threading, time
@@ -100,12 +98,8 @@ def measure(name: str, framework: str, budget: float, seed: int) -> dict:
     code = _CHILD.format(
         bench=str(Path(__file__).resolve().parent), name=name, framework=framework, budget=budget, seed=seed
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     record = {"table": name, "framework": framework, "budget": budget, "seed": seed}
-    if proc.returncode != 0:
-        record["error"] = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
-        return record
-    record.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    record = run_json([sys.executable, "-c", code], record)
     if "own_mb" in record:
         record["peak_mb"] = record["own_mb"] + record["workers_mb"]
     return record

@@ -56,14 +56,13 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-from records import emit
+from records import emit, run_json
 
 JOBS = (1, 2)
 #: the statuses of the leaderboard's rows that are trials (``baseline`` rows are references)
@@ -153,11 +152,7 @@ def measure(name: str, n_jobs: int, budget: float, seed: int, include: list[str]
     cmd = [sys.executable, __file__, "--one", name, str(n_jobs), "--budget", str(budget), "--seed", str(seed)]
     if include:
         cmd += ["--include", *include]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        err = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
-        return {"table": name, "n_jobs": n_jobs, "budget": budget, "seed": seed, "error": err}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_json(cmd, {"table": name, "n_jobs": n_jobs, "budget": budget, "seed": seed})
 
 
 def _ratio(a: float, b: float) -> float:

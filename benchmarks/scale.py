@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -58,7 +57,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency import _describe  # noqa: E402
 from memory import tree_memory  # noqa: E402
-from records import emit
+from records import emit, run_json
 
 FRAMEWORKS = ("automl", "hgb")
 N_NUMERIC, N_CATEGORICAL = 40, 10
@@ -162,15 +161,7 @@ def run_one(framework: str, n: int, budget: float, seed: int) -> dict:
 def measure(framework: str, n: int, budget: float, seed: int, timeout: float) -> dict:
     """``run_one`` in a fresh process; its record, or one with an ``error``."""
     cmd = [sys.executable, __file__, "--one", framework, str(n), "--budget", str(budget), "--seed", str(seed)]
-    record = {"framework": framework, "rows": n, "budget": budget, "seed": seed}
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {**record, "error": f"no result after {timeout:.0f}s (killed)"}
-    if proc.returncode != 0 or not proc.stdout.strip():
-        err = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
-        return {**record, "error": err}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_json(cmd, {"framework": framework, "rows": n, "budget": budget, "seed": seed}, timeout)
 
 
 def markdown(records: list[dict]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -79,12 +80,21 @@ def share(
         SHARED_ATTR,
         {
             "data": str(path.resolve()),
-            "fit": {k: fit_args[k] for k in FIT_ARGS},
+            "fit": {k: _plain(fit_args[k]) for k in FIT_ARGS},
             "time_column": time_column,
             "models": [m.name for m in prepared.models],
         },
     )
     return path
+
+
+def _plain(value: Any) -> Any:
+    """An argument as JSON keeps it: a mapping as a dict, a sequence of names as a list."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return list(value)
 
 
 def check_shareable(X: Any, fit_args: dict[str, Any], shared_dir: Any) -> None:
