@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import SimpleImputer
 from sklearn.utils.validation import check_is_fitted
 
+from automl.lean import category_codes
 from automl.specs import MISSING
 
 
@@ -70,6 +71,11 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
         state = super().__getstate__()
         state.pop("_lookups_cache", None)
         return state
+
+    def lean_op(self) -> Any:
+        """The lean form (:mod:`automl.pipeline.lean`): each column's category codes, NaN outside the categories."""
+        check_is_fitted(self, "categories_")
+        return category_codes(self.categories_)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns (the input names)."""

@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
+from automl.lean import lightgbm_op
 from automl.markers import hookimpl
 from automl.specs import ModelSpec
 
@@ -95,6 +96,11 @@ class _EarlyStopping(BaseEstimator):
         """Predict with the early-stopped model."""
         check_is_fitted(self, "estimator_")
         return self.estimator_.predict(X)
+
+    def lean_op(self, method: str) -> Any:
+        """The lean form of ``method`` (:mod:`automl.pipeline.lean_predict`): the early-stopped model's Booster."""
+        check_is_fitted(self, "estimator_")
+        return lightgbm_op(self.estimator_, method)
 
     @property
     def feature_importances_(self) -> np.ndarray:

@@ -252,25 +252,41 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         and each input column is read once, so that a call on a few rows costs
         little more than the pandas objects it returns.
         """
+        values, strings = self.blocks(X)
+        index = pd.RangeIndex(len(values))
+        layout = self._layout()
+        blocks = [pd.DataFrame(values, columns=layout.floats, index=index, copy=False)] if len(layout.floats) else []
+        if strings is not None:
+            blocks.append(pd.DataFrame(strings, columns=layout.strings, index=index, dtype=object))
+        res = blocks[0] if len(blocks) == 1 else pd.concat(blocks, axis=1)
+        return res if layout.order is None else res.iloc[:, layout.order]
+
+    def blocks(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """The cleaned table as two arrays: float64 columns, and object columns of strings (None when there are none).
+
+        ``transform`` is these blocks side by side in output order; the names of
+        their columns are :meth:`block_columns`. The checks, errors and
+        warnings are those of ``transform``.
+        """
         check_is_fitted(self, "schema_")
         df = self._align(X)
-        index = pd.RangeIndex(len(df))
         kept = self.schema_.kept
         numeric = [c for c in kept if c.kind == "numeric"]
         values, infinite = numeric_values(df, numeric)
         if infinite:
-            warnings.warn(infinite_message(infinite), DataWarning, stacklevel=2)
+            warnings.warn(infinite_message(infinite), DataWarning, stacklevel=3)
         dates = [c for c in kept if c.kind == "datetime"]
         if dates:
             parts = [self._date_parts(df[c.name], c) for c in dates]
             values = np.column_stack([values, *parts]) if numeric else np.column_stack(parts)
         strings = [c for c in kept if c.kind in ("categorical", "text")]
+        return values, (self._strings(df, strings) if strings else None)
+
+    def block_columns(self) -> tuple[list[str], list[str]]:
+        """Names of the columns of the two :meth:`blocks`: the float columns, the string columns."""
+        check_is_fitted(self, "schema_")
         layout = self._layout()
-        blocks = [pd.DataFrame(values, columns=layout.floats, index=index, copy=False)] if len(layout.floats) else []
-        if strings:
-            blocks.append(pd.DataFrame(self._strings(df, strings), columns=layout.strings, index=index, dtype=object))
-        res = blocks[0] if len(blocks) == 1 else pd.concat(blocks, axis=1)
-        return res if layout.order is None else res.iloc[:, layout.order]
+        return list(layout.floats), list(layout.strings)
 
     def _layout(self) -> _Layout:
         """Column names of the float and string blocks and how to order them (computed once, not pickled)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from automl.pipeline.build import fit_weighted
 from automl.pipeline.columns import branches, stack
+from automl.pipeline.lean_predict import LeanMember, lean_member
+
+logger = logging.getLogger(__name__)
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """The same values, shape and dtype, NaN where NaN."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,12 @@ class _Ensemble(BaseEstimator):
         if hasattr(first, "feature_names_in_"):
             self.feature_names_in_ = first.feature_names_in_
 
+    def _plan(self) -> list[tuple[list[_Stage], Any]]:
+        plan = self.__dict__.get("_plan_cache")
+        if plan is None:
+            plan = self.__dict__["_plan_cache"] = _plan(self.estimators_)
+        return plan
+
     def _member_inputs(self, X: Any) -> Iterator[tuple[Any, Any]]:
         """Each member's model with its input: X through the member's steps, each distinct step run once.
 
@@ -89,17 +105,43 @@ class _Ensemble(BaseEstimator):
         encoding; running those once gives each member the very table its own
         pipeline would have built.
         """
-        plan = self.__dict__.get("_plan_cache")
-        if plan is None:
-            plan = self.__dict__["_plan_cache"] = _plan(self.estimators_)
         done: dict[tuple[int, ...], Any] = {}
-        for stages, model in plan:
-            Xt = X
-            for stage in stages:
-                if stage.key not in done:
-                    done[stage.key] = self._run(stage, Xt, done)
-                Xt = done[stage.key]
-            yield model, Xt
+        for i in range(len(self.estimators_)):
+            yield self._member_input(i, X, done)
+
+    def _member_input(self, i: int, X: Any, done: dict[tuple[int, ...], Any]) -> tuple[Any, Any]:
+        """Member ``i``'s model and its input, reusing (and adding to) the steps' outputs in ``done``."""
+        stages, model = self._plan()[i]
+        Xt = X
+        for stage in stages:
+            if stage.key not in done:
+                done[stage.key] = self._run(stage, Xt, done)
+            Xt = done[stage.key]
+        return model, Xt
+
+    def _member_outputs(self, X: Any, method: str) -> list[np.ndarray]:
+        """Each member's ``method`` on X: in lean form where the member has one, otherwise through its steps.
+
+        The lean forms (:mod:`automl.pipeline.lean_predict`) are found on the
+        first call and checked against the members' own output on it: a member
+        whose lean output differs in any element keeps its own path.
+        """
+        lean = self.__dict__.setdefault("_lean_cache", {}).get(method)
+        if lean is None:
+            return self._first_outputs(X, method)
+        done: dict[Any, Any] = {}
+        own: dict[tuple[int, ...], Any] = {}
+        outs = []
+        for i, member in enumerate(lean):
+            if member is not None:
+                try:
+                    outs.append(member.run(X, done))
+                    continue
+                except Exception:  # noqa: BLE001  (the member's own path gives its own error, or the answer)
+                    logger.debug("lean form of member %d failed; running its pipeline", i, exc_info=True)
+            model, Xt = self._member_input(i, X, own)
+            outs.append(getattr(model, method)(Xt))
+        return outs
 
     @staticmethod
     def _run(stage: _Stage, X: Any, done: dict[tuple[int, ...], Any]) -> Any:
@@ -111,9 +153,33 @@ class _Ensemble(BaseEstimator):
                 done[key] = trans.transform(X[columns])
         return stack(stage.step, [done[key] for key, _, _ in stage.branches], X)
 
+    def _first_outputs(self, X: Any, method: str) -> list[np.ndarray]:
+        """The members' own outputs, and the lean forms that give the same (kept for the next calls)."""
+        outs = [getattr(model, method)(Xt) for model, Xt in self._member_inputs(X)]
+        lean: list[LeanMember | None] = []
+        done: dict[Any, Any] = {}
+        for i, (stages, member) in enumerate(zip((s for s, _ in self._plan()), self.estimators_, strict=True)):
+            found = None
+            if len(stages) == 2 and stages[1].branches is not None:
+                keys = [("lean", key) for key, _, _ in stages[1].branches]
+                found = lean_member(member, method, ("lean", stages[0].key), keys)
+            if found is not None:
+                try:
+                    same = _identical(found.run(X, done), outs[i])
+                except Exception:  # noqa: BLE001
+                    logger.debug("lean form of member %d failed", i, exc_info=True)
+                    same = False
+                if not same:
+                    logger.debug("lean form of member %d differs from its pipeline; not used", i)
+                    found = None
+            lean.append(found)
+        self.__dict__["_lean_cache"][method] = lean
+        return outs
+
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.pop("_plan_cache", None)
+        state.pop("_lean_cache", None)
         return state
 
     @classmethod
@@ -151,8 +217,9 @@ class EnsembleClassifier(ClassifierMixin, _Ensemble):
         w = np.asarray(self.weights, dtype=float)
         w = w / w.sum()
         out = None
-        for weight, (est, Xt) in zip(w, self._member_inputs(X), strict=True):
-            p = np.asarray(est.predict_proba(Xt), dtype=float)
+        outputs = self._member_outputs(X, "predict_proba")
+        for weight, est, p in zip(w, self.estimators_, outputs, strict=True):
+            p = np.asarray(p, dtype=float)
             cols = np.searchsorted(self.classes_, np.asarray(est.classes_))
             full = np.zeros((p.shape[0], len(self.classes_)))
             full[:, cols] = p
@@ -180,10 +247,8 @@ class EnsembleRegressor(RegressorMixin, _Ensemble):
         check_is_fitted(self, "estimators_")
         w = np.asarray(self.weights, dtype=float)
         w = w / w.sum()
-        return sum(
-            weight * np.asarray(est.predict(Xt), dtype=float)
-            for weight, (est, Xt) in zip(w, self._member_inputs(X), strict=True)
-        )
+        outputs = self._member_outputs(X, "predict")
+        return sum(weight * np.asarray(p, dtype=float) for weight, p in zip(w, outputs, strict=True))
 
 
 __all__ = ["EnsembleClassifier", "EnsembleRegressor"]

@@ -1,0 +1,83 @@
+"""Lean forms for plugins: how a fitted step or model answers without its per-call checks.
+
+The pipelines the library builds predict through lean forms where they can
+(:mod:`automl.pipeline.lean_predict`): a ``prepare`` step as a function of a
+numpy array, a model as a function of the stacked array. A plugin's fitted
+transformer offers one by defining ``lean_op()`` and a plugin's model by
+defining ``lean_op(method)``; each returns a function of a numpy array (or
+None for none). The result must equal, element for element, what the step's
+own ``transform`` or the model's own ``method`` returns: ensembles check this
+on their first call and keep the member's own path when it does not hold.
+
+A model after a transformer that outputs pandas ``category`` columns receives,
+in lean form, their codes as floats (NaN for a missing value or a value
+outside the categories), as :func:`category_codes` gives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: a lean form: a numpy array in, the step's output (or the model's answer) for it out
+LeanOp = Callable[[np.ndarray], np.ndarray]
+
+#: up to this many rows, codes are looked up one by one; above, a pandas index finds them all at once
+FEW_ROWS = 32
+
+
+def category_codes(categories: list[list[str]]) -> LeanOp:
+    """Codes of strings in fixed categories, as floats with NaN for any other value (or a missing one).
+
+    What LightGBM reads from a pandas ``category`` column; the lean form of
+    :class:`~automl.builtins.encoders.CategoryEncoder`.
+    """
+    tables = [({c: float(i) for i, c in enumerate(cats)}, pd.Index(list(cats), dtype=object)) for cats in categories]
+
+    def run(X: np.ndarray) -> np.ndarray:
+        out = np.empty(X.shape, dtype=np.float64)
+        for j, (index, pandas_index) in enumerate(tables):
+            column = X[:, j]
+            if len(column) <= FEW_ROWS:
+                out[:, j] = [index.get(v, np.nan) if isinstance(v, str) else np.nan for v in column]
+            else:
+                codes = pandas_index.get_indexer(column).astype(np.float64)
+                codes[codes < 0] = np.nan
+                out[:, j] = codes
+        return out
+
+    return run
+
+
+def is_lightgbm(model: Any) -> bool:
+    """Whether ``model`` is a fitted LightGBM scikit-learn model."""
+    return type(model).__module__.startswith("lightgbm") and hasattr(model, "booster_")
+
+
+def lightgbm_op(model: Any, method: str) -> LeanOp | None:
+    """A fitted LightGBM scikit-learn model's ``method`` through its Booster, as the wrapper calls it.
+
+    On a DataFrame of ``category`` columns the wrapper builds the array of
+    float codes (NaN for a missing or unknown value) that the lean form of
+    the encoder gives; on an array, it checks it and passes it on.
+    """
+    booster = model.booster_
+    if getattr(model, "objective_", None) is not None and callable(model.objective_):
+        return None
+    if method == "predict_proba":
+        binary = getattr(model, "n_classes_", 0) == 2
+
+        def proba(X: np.ndarray) -> np.ndarray:
+            p = booster.predict(X, num_threads=1)
+            return np.vstack((1.0 - p, p)).transpose() if binary else p
+
+        return proba
+    if method == "predict" and not hasattr(model, "classes_"):
+        return lambda X: booster.predict(X, num_threads=1)
+    return None
+
+
+__all__ = ["FEW_ROWS", "LeanOp", "category_codes", "is_lightgbm", "lightgbm_op"]

@@ -1,0 +1,246 @@
+"""Lean transforms: a fitted preprocessing step as a plain function of a numpy array, without per-call checks.
+
+A fitted scikit-learn transformer checks its input on every call (dtypes,
+feature names, finiteness) and builds pandas objects around its output; on
+one row that costs ten to a hundred times the arithmetic. Once the input is
+known to be what the step was fitted on (the cleaned blocks of
+:meth:`~automl.pipeline.cleaning.TableCleaner.blocks`), the work is a few
+array operations. :func:`transform_op` returns that work for the steps the
+library builds, computed exactly as the step computes it, or None for a step
+it does not know, which then runs as it always does.
+
+Categorical encoders are not re-implemented: a table of each column's outputs
+is read from the fitted encoder itself, by transforming every category it
+knows (and a missing and an unseen value) once, and each call looks values up
+in it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    QuantileTransformer,
+    RobustScaler,
+    StandardScaler,
+    TargetEncoder,
+)
+from sklearn.utils._mask import _get_mask
+
+from automl.lean import FEW_ROWS, LeanOp
+
+Op = LeanOp
+#: a value no encoder has seen, to read what an encoder gives an unseen value
+_UNSEEN = "\x00automl-unseen-value\x00"
+
+
+def transform_op(step: Any) -> Op | None:
+    """The lean form of a fitted step, or None when it has none.
+
+    Parameters
+    ----------
+    step : transformer or "passthrough"
+        A fitted step of a ``prepare`` branch: a Pipeline of such steps, or one
+        of the scikit-learn transformers and encoders the built-in
+        preprocessors use.
+
+    Returns
+    -------
+    callable or None
+        ``op(X) -> Xt`` on a float64 (numeric) or object (string) array,
+        giving what ``step.transform`` gives on the same values as a
+        DataFrame, element for element.
+
+    Notes
+    -----
+    A transformer of a plugin gets a lean form by defining ``lean_op()``,
+    which returns such a function (or None).
+    """
+    if isinstance(step, str):
+        return _identity if step == "passthrough" else None
+    own = getattr(step, "lean_op", None)
+    if callable(own):
+        return own()
+    if isinstance(step, Pipeline):
+        ops = [transform_op(s) for _, s in step.steps]
+        if any(op is None for op in ops):
+            return None
+        return ops[0] if len(ops) == 1 else _chain(ops)  # type: ignore[arg-type]
+    for kind, make in _MAKERS:
+        if type(step) is kind:
+            return make(step)
+    return None
+
+
+def _identity(X: np.ndarray) -> np.ndarray:
+    return X
+
+
+def _chain(ops: list[Op]) -> Op:
+    def run(X: np.ndarray) -> np.ndarray:
+        for op in ops:
+            X = op(X)
+        return X
+
+    return run
+
+
+def _imputer(imp: SimpleImputer) -> Op | None:
+    if not imp.keep_empty_features or not _is_nan(imp.missing_values):
+        return None  # dropped columns and other markers of missing: leave them to scikit-learn
+    indicator = getattr(imp, "indicator_", None)
+    features = None
+    if indicator is not None:
+        if indicator.features != "missing-only" or indicator.sparse not in ("auto", False):
+            return None
+        features = indicator.features_
+    statistics = imp.statistics_
+
+    def run(X: np.ndarray) -> np.ndarray:
+        fill = statistics.astype(X.dtype, copy=False)
+        mask = _get_mask(X, np.nan)
+        if mask.any():
+            X = X.copy()
+            rows, cols = np.nonzero(mask)
+            X[rows, cols] = fill[cols]
+        if features is None:
+            return X
+        return np.hstack((X, mask[:, features]))
+
+    return run
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
+
+
+def _standard(scaler: StandardScaler) -> Op:
+    mean = scaler.mean_ if scaler.with_mean else None
+    scale = scaler.scale_ if scaler.with_std else None
+    return _center_scale(mean, scale)
+
+
+def _robust(scaler: RobustScaler) -> Op:
+    center = scaler.center_ if scaler.with_centering else None
+    scale = scaler.scale_ if scaler.with_scaling else None
+    return _center_scale(center, scale)
+
+
+def _center_scale(center: np.ndarray | None, scale: np.ndarray | None) -> Op:
+    def run(X: np.ndarray) -> np.ndarray:
+        X = np.array(X, dtype=np.float64)  # a copy, as the scaler's own check makes
+        if center is not None:
+            X -= center
+        if scale is not None:
+            X /= scale
+        return X
+
+    return run
+
+
+def _quantile(qt: QuantileTransformer) -> Op | None:
+    inner = getattr(qt, "_transform", None)
+    if inner is None:
+        return None
+    return lambda X: inner(np.array(X, dtype=np.float64), inverse=False)
+
+
+def _function(ft: FunctionTransformer) -> Op | None:
+    return _identity if ft.func is None and not ft.validate else None
+
+
+class _NotStrings(Exception):
+    """An encoder fitted on values other than strings: left to scikit-learn."""
+
+
+class _Lookup:
+    """An encoder as per-column tables: each known value's output, and the output of a missing and an unseen value."""
+
+    def __init__(self, encoder: Any, categories: list[np.ndarray], widths: list[int]) -> None:
+        self.tables: list[tuple[dict[str, int], np.ndarray, int, int, Any]] = []
+        for cats in categories:
+            if not all(isinstance(c, str) or _is_nan(c) for c in cats):
+                raise _NotStrings
+        probe = np.array([[c[0] if len(c) else _UNSEEN for c in categories]], dtype=object)
+        for j, (cats, width) in enumerate(zip(categories, widths, strict=True)):
+            known = [c for c in cats if isinstance(c, str)]
+            rows = np.repeat(probe, len(known) + 2, axis=0)
+            rows[: len(known), j] = known
+            rows[len(known), j] = np.nan
+            rows[len(known) + 1, j] = _UNSEEN
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = np.asarray(encoder.transform(rows), dtype=np.float64)
+            start = sum(widths[:j])
+            # rows: the known values, then missing, then unseen (also code -1 of a pandas lookup)
+            table = out[:, start : start + width]
+            index = {c: i for i, c in enumerate(known)}
+            self.tables.append((index, table, len(known), len(known) + 1, _index(known)))
+        self.width = sum(widths)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        out = np.empty((X.shape[0], self.width))
+        start = 0
+        for j, (index, table, missing, unseen, pandas_index) in enumerate(self.tables):
+            column = X[:, j]
+            if len(column) <= FEW_ROWS:
+                codes = [index.get(v, unseen) if v == v else missing for v in column]
+            else:
+                codes = pandas_index.get_indexer(column)
+                codes[codes < 0] = unseen
+                codes[_get_mask(column, np.nan)] = missing
+            out[:, start : start + table.shape[1]] = table[codes]
+            start += table.shape[1]
+        return out
+
+
+def _index(values: list[str]) -> Any:
+    import pandas as pd
+
+    return pd.Index(values, dtype=object)
+
+
+def _lookup(encoder: Any, widths: list[int]) -> Op | None:
+    try:
+        return _Lookup(encoder, encoder.categories_, widths)
+    except _NotStrings:
+        return None
+
+
+def _onehot(enc: OneHotEncoder) -> Op | None:
+    if enc.handle_unknown == "error" or getattr(enc, "sparse_output_", enc.sparse_output):
+        return None
+    return _lookup(enc, list(enc._n_features_outs))
+
+
+def _ordinal(enc: OrdinalEncoder) -> Op | None:
+    if enc.handle_unknown == "error":
+        return None
+    return _lookup(enc, [1] * len(enc.categories_))
+
+
+def _target(enc: TargetEncoder) -> Op | None:
+    width = len(enc.classes_) if enc.target_type_ == "multiclass" else 1
+    return _lookup(enc, [width] * len(enc.categories_))
+
+
+_MAKERS: list[tuple[type, Callable[[Any], Op | None]]] = [
+    (SimpleImputer, _imputer),
+    (StandardScaler, _standard),
+    (RobustScaler, _robust),
+    (QuantileTransformer, _quantile),
+    (FunctionTransformer, _function),
+    (OneHotEncoder, _onehot),
+    (OrdinalEncoder, _ordinal),
+    (TargetEncoder, _target),
+]
+
+__all__ = ["Op", "transform_op"]

@@ -1,0 +1,168 @@
+"""Lean prediction: a fitted ``clean -> prepare -> model`` pipeline's predictions from the cleaned arrays.
+
+The pipeline's own call turns the cleaned table into DataFrames, checks them
+in every step and hands the model a DataFrame or an array. The lean form
+cleans the input into two arrays once (:meth:`TableCleaner.blocks`), runs each
+``prepare`` branch as a plain function of its columns
+(:func:`~automl.pipeline.lean.transform_op`) and calls the model on the
+stacked array. The result is the pipeline's own, element for element; a
+pipeline with any step the lean form does not know has no lean form, and an
+ensemble runs such a member as it always does.
+
+Models: any model that receives an array in its pipeline is called on the
+same array. Forests and LightGBM models are called below their scikit-learn
+wrappers (one validation for all trees; LightGBM's Booster on the array it
+would have built from the DataFrame), and a model of a plugin can offer its
+own lean form with ``lean_op(method)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.utils._set_output import _get_output_config
+
+from automl.lean import LeanOp, is_lightgbm, lightgbm_op
+from automl.pipeline.cleaning import TableCleaner
+from automl.pipeline.columns import branches
+from automl.pipeline.lean import Op, transform_op
+
+#: a lean model: the stacked array in, what ``method`` returns out
+Predict = LeanOp
+
+
+@dataclass(frozen=True)
+class LeanBranch:
+    """One ``prepare`` branch: its key (shared between members), the block and columns it reads, its lean form."""
+
+    key: Any
+    block: int
+    columns: np.ndarray
+    op: Op
+
+
+@dataclass(frozen=True)
+class LeanMember:
+    """A pipeline in lean form: its cleaner (and key), its branches, its model's lean method."""
+
+    clean_key: Any
+    cleaner: TableCleaner
+    branches: list[LeanBranch]
+    predict: Predict
+
+    def run(self, X: Any, done: dict[Any, Any]) -> np.ndarray:
+        """The pipeline's ``method`` on X; ``done`` holds the blocks and branch outputs other members computed."""
+        blocks = done.get(self.clean_key)
+        if blocks is None:
+            blocks = done[self.clean_key] = self.cleaner.blocks(X)
+        parts = []
+        for branch in self.branches:
+            out = done.get(branch.key)
+            if out is None:
+                out = done[branch.key] = branch.op(blocks[branch.block][:, branch.columns])
+            parts.append(out)
+        return self.predict(np.hstack(parts))
+
+
+def lean_member(
+    pipe: Any, method: str, clean_key: Any = None, branch_keys: list[Any] | None = None
+) -> LeanMember | None:
+    """The lean form of a fitted ``Pipeline(clean, prepare, model)`` for ``method``, or None.
+
+    Parameters
+    ----------
+    pipe : Pipeline
+        A pipeline the library built and fitted.
+    method : {"predict", "predict_proba"}
+        The model's method to call.
+    clean_key, branch_keys : optional
+        Keys under which the cleaned blocks and each branch's output are shared
+        with other members (an ensemble gives equal keys to equal fitted
+        steps); by default, keys of this pipeline alone.
+    """
+    if not isinstance(pipe, Pipeline) or len(pipe.steps) != 3:
+        return None
+    (_, cleaner), (_, prepare), (_, model) = pipe.steps
+    if not isinstance(cleaner, TableCleaner) or not isinstance(prepare, ColumnTransformer):
+        return None
+    parts = branches(prepare)
+    if parts is None or getattr(cleaner, "schema_", None) is None:
+        return None
+    floats, strings = cleaner.block_columns()
+    where = {name: (0, i) for i, name in enumerate(floats)} | {name: (1, i) for i, name in enumerate(strings)}
+    keys = branch_keys if branch_keys is not None else [(id(pipe), i) for i in range(len(parts))]
+    lean_branches = []
+    for key, (_, trans, labels) in zip(keys, parts, strict=True):
+        places = [where.get(c) for c in labels]
+        op = transform_op(trans)
+        if op is None or None in places or len({b for b, _ in places}) != 1:  # type: ignore[misc]
+            return None
+        lean_branches.append(LeanBranch(key, places[0][0], np.array([i for _, i in places]), op))  # type: ignore[index]
+    frame = _get_output_config("transform", prepare)["dense"] == "pandas"
+    predict = model_op(model, method, frame)
+    if predict is None:
+        return None
+    return LeanMember(clean_key if clean_key is not None else (id(pipe), "clean"), cleaner, lean_branches, predict)
+
+
+def model_op(model: Any, method: str, frame: bool) -> Predict | None:
+    """The lean form of a fitted model's ``method``, or None.
+
+    Parameters
+    ----------
+    model : estimator
+        The last step of a pipeline.
+    method : str
+        ``"predict"`` or ``"predict_proba"``.
+    frame : bool
+        Whether the pipeline gives the model a DataFrame (native categorical
+        columns); then only a model that says how to read the lean arrays (the
+        category codes) has a lean form.
+    """
+    own = getattr(model, "lean_op", None)
+    if callable(own):
+        return own(method)
+    if is_lightgbm(model):
+        return lightgbm_op(model, method)
+    if frame or not hasattr(model, method):
+        return None
+    if type(model) in _FORESTS:
+        return _forest(model, method)
+    return getattr(model, method)
+
+
+_FORESTS = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, ExtraTreesRegressor)
+
+
+def _forest(forest: Any, method: str) -> Predict | None:
+    """A forest's mean over its trees, tree by tree as scikit-learn sums it, without a check and a thread per tree."""
+    if forest.n_outputs_ != 1:
+        return None
+    trees = [e.tree_ for e in forest.estimators_]
+    classifier = hasattr(forest, "classes_")
+    if classifier != (method == "predict_proba"):
+        return getattr(forest, method)
+
+    def run(X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if classifier:
+            n = int(forest.n_classes_)
+            out = np.zeros((X.shape[0], n), dtype=np.float64)
+            for tree in trees:
+                out += tree.predict(X)[:, :n]
+        else:
+            out = np.zeros(X.shape[0], dtype=np.float64)
+            for tree in trees:
+                out += tree.predict(X)[:, 0]
+        out /= len(trees)
+        return out
+
+    return run
+
+
+__all__ = ["LeanBranch", "LeanMember", "lean_member", "model_op"]

@@ -1,0 +1,177 @@
+"""Lean prediction gives, element for element, what the pipelines' own calls give."""
+
+from __future__ import annotations
+
+import pickle
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import mixed_table
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import Pipeline
+from test_fast_predict import CATEGORICAL, NUMERIC, _prepare
+
+from automl.builtins.lightgbm import LGBMEarlyStoppingClassifier
+from automl.pipeline.cleaning import TableCleaner
+from automl.pipeline.columns import PrepareColumns
+from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
+from automl.pipeline.lean import transform_op
+from automl.pipeline.lean_predict import lean_member
+
+
+def _new_rows() -> pd.DataFrame:
+    """Rows the fit never saw: unknown categories, missing values everywhere, a row like the training rows."""
+    X, _ = mixed_table(60, seed=7)
+    odd = X.iloc[:3].copy()
+    odd["city"] = pd.array(["tokyo", None, "rome"], dtype="str")
+    odd["obj"] = pd.Series(["zzz", None, "a"], dtype=object)
+    odd["num_nan"] = [np.nan, np.nan, 0.5]
+    odd["color"] = pd.Categorical([None, "red", "blue"])
+    return pd.concat([X, odd], ignore_index=True)
+
+
+def _batches(rows: pd.DataFrame) -> list[pd.DataFrame]:
+    """The rows together (more than the one-by-one lookup takes), reversed, and one at a time."""
+    return [rows, rows.iloc[::-1], *(rows.iloc[[i]] for i in range(len(rows) - 4, len(rows)))]
+
+
+def _assert_identical(a, b) -> None:
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("categorical", sorted(set(CATEGORICAL) - {"native"}))
+@pytest.mark.parametrize("numeric", sorted(NUMERIC))
+def test_a_branch_in_lean_form_transforms_as_the_branch_does(numeric, categorical):
+    X, y = mixed_table(240, seed=1)
+    clean = TableCleaner().fit(X)
+    prepare = _prepare(PrepareColumns, numeric, categorical).fit(clean.transform(X), y)
+    floats, strings = clean.block_columns()
+    for rows in _batches(_new_rows()):
+        blocks = clean.blocks(rows)
+        frame = clean.transform(rows)
+        for name, trans, labels in prepare._branches():
+            op = transform_op(trans)
+            assert op is not None, name
+            block = 0 if labels[0] in floats else 1
+            columns = [(floats if block == 0 else strings).index(c) for c in labels]
+            _assert_identical(op(blocks[block][:, columns]), trans.transform(frame[labels]))
+
+
+MODELS = {
+    "logistic": lambda: LogisticRegression(C=0.7),
+    "naive_bayes": lambda: GaussianNB(),
+    "forest": lambda: RandomForestClassifier(n_estimators=15, random_state=0),
+    "extra_trees": lambda: ExtraTreesClassifier(n_estimators=15, random_state=0),
+    "lightgbm": lambda: lgb.LGBMClassifier(n_estimators=20, verbose=-1, n_jobs=1),
+    "lightgbm_early_stopping": lambda: LGBMEarlyStoppingClassifier(
+        lgb.LGBMClassifier(n_estimators=40, verbose=-1, n_jobs=1), random_state=0
+    ),
+}
+
+
+def _pipeline(model, numeric: str, categorical: str, X, y) -> Pipeline:
+    steps = [("clean", TableCleaner()), ("prepare", _prepare(PrepareColumns, numeric, categorical)), ("model", model)]
+    return Pipeline(steps).fit(X, y)
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize(("numeric", "categorical"), [("impute", "onehot"), ("impute_scale", "target")])
+def test_a_pipeline_in_lean_form_predicts_as_the_pipeline_does(model, numeric, categorical):
+    X, y = mixed_table(400, seed=2)
+    pipe = _pipeline(MODELS[model](), numeric, categorical, X, y)
+    lean = lean_member(pipe, "predict_proba")
+    assert lean is not None
+    for rows in _batches(_new_rows()):
+        _assert_identical(lean.run(rows, {}), pipe.predict_proba(rows))
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "lightgbm_early_stopping"])
+def test_lightgbm_on_native_categories_reads_the_codes_of_the_lean_encoder(model):
+    X, y = mixed_table(400, seed=3)
+    pipe = _pipeline(MODELS[model](), "passthrough", "native", X, y)
+    lean = lean_member(pipe, "predict_proba")
+    assert lean is not None
+    for rows in _batches(_new_rows()):
+        _assert_identical(lean.run(rows, {}), pipe.predict_proba(rows))
+
+
+def test_a_model_given_a_dataframe_has_no_lean_form_unless_it_reads_the_codes():
+    X, y = mixed_table(200, seed=4)
+    hgb = HistGradientBoostingClassifier(max_iter=10, categorical_features="from_dtype")
+    assert lean_member(_pipeline(hgb, "passthrough", "native", X, y), "predict_proba") is None
+
+
+@pytest.mark.parametrize("forest", [RandomForestRegressor, ExtraTreesRegressor, Ridge])
+def test_regressors_in_lean_form_predict_as_the_pipeline_does(forest):
+    X, _ = mixed_table(300, seed=5)
+    y = X["num"] * 2.0 + np.arange(300) % 7
+    model = forest() if forest is Ridge else forest(n_estimators=12, random_state=0)
+    pipe = _pipeline(model, "impute", "ordinal", X, y)
+    lean = lean_member(pipe, "predict")
+    for rows in _batches(_new_rows()):
+        _assert_identical(lean.run(rows, {}), pipe.predict(rows))
+    ens = EnsembleRegressor.from_fitted([("a", pipe), ("b", _pipeline(Ridge(), "impute", "onehot", X, y))], [2, 1])
+    expected = (2 * pipe.predict(_new_rows()) + ens.estimators_[1].predict(_new_rows())) / 3
+    for _ in range(2):
+        np.testing.assert_allclose(ens.predict(_new_rows()), expected, rtol=0, atol=1e-12)
+
+
+class _WrongLean(ClassifierMixin, BaseEstimator):
+    """A model whose lean form is wrong: the ensemble must notice on its first call and not use it."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        return np.full((len(X), 2), 0.5)
+
+    def lean_op(self, method):
+        return lambda X: np.full((len(X), 2), 0.25)
+
+
+def test_an_ensemble_uses_a_lean_form_only_where_it_gives_the_members_own_output():
+    X, y = mixed_table(300, seed=6)
+    members = [
+        _pipeline(LogisticRegression(), "impute", "onehot", X, y),
+        _pipeline(_WrongLean(), "impute", "onehot", X, y),
+        _pipeline(lgb.LGBMClassifier(n_estimators=10, verbose=-1), "passthrough", "native", X, y),
+        _pipeline(HistGradientBoostingClassifier(max_iter=5), "passthrough", "native", X, y),
+    ]
+    ens = EnsembleClassifier.from_fitted([(f"m{i}", m) for i, m in enumerate(members)], [0.4, 0.1, 0.3, 0.2])
+    rows = _new_rows()
+    expected = sum(w * m.predict_proba(rows) for w, m in zip([0.4, 0.1, 0.3, 0.2], members, strict=True))
+    first = ens.predict_proba(rows)  # finds and checks the lean forms
+    lean = ens.__dict__["_lean_cache"]["predict_proba"]
+    assert [m is not None for m in lean] == [True, False, True, False]
+    for batch in _batches(rows):
+        np.testing.assert_allclose(ens.predict_proba(batch), expected[batch.index], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(first, expected, rtol=0, atol=1e-15)
+    again = pickle.loads(pickle.dumps(ens))
+    assert "_lean_cache" not in again.__dict__
+    np.testing.assert_array_equal(again.predict_proba(rows), ens.predict_proba(rows))
+
+
+def test_a_bad_row_gets_the_pipelines_own_error_in_lean_form():
+    X, y = mixed_table(200)
+    ens = EnsembleClassifier.from_fitted([("m", _pipeline(LogisticRegression(), "impute", "onehot", X, y))], [1.0])
+    ens.predict_proba(X.iloc[:5])
+    with pytest.raises(Exception, match="city"):
+        ens.predict_proba(X.drop(columns=["city"]))
+    bad = X.iloc[:2].copy()
+    bad["num"] = ["x", "y"]
+    with pytest.raises(Exception, match="num"):
+        ens.predict_proba(bad)
