@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils._set_output import _get_output_config
 
@@ -31,6 +30,7 @@ from automl.lean import LeanOp, is_lightgbm, lightgbm_op
 from automl.pipeline.cleaning import TableCleaner
 from automl.pipeline.columns import branches
 from automl.pipeline.lean import Op, transform_op
+from automl.pipeline.lean_trees import FORESTS, HIST_GRADIENT_BOOSTING, forest_op, hist_gradient_boosting_op
 
 #: a lean model: the stacked array in, what ``method`` returns out
 Predict = LeanOp
@@ -129,40 +129,18 @@ def model_op(model: Any, method: str, frame: bool) -> Predict | None:
         return own(method)
     if is_lightgbm(model):
         return lightgbm_op(model, method)
+    if frame and type(model).__module__.startswith(_READ_CODES) and hasattr(model, method):
+        return getattr(model, method)
+    if type(model) in HIST_GRADIENT_BOOSTING:
+        return hist_gradient_boosting_op(model, method, frame)
     if frame or not hasattr(model, method):
         return None
-    if type(model) in _FORESTS:
-        return _forest(model, method)
+    if type(model) in FORESTS:
+        return forest_op(model, method)
     return getattr(model, method)
 
 
-_FORESTS = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, ExtraTreesRegressor)
-
-
-def _forest(forest: Any, method: str) -> Predict | None:
-    """A forest's mean over its trees, tree by tree as scikit-learn sums it, without a check and a thread per tree."""
-    if forest.n_outputs_ != 1:
-        return None
-    trees = [e.tree_ for e in forest.estimators_]
-    classifier = hasattr(forest, "classes_")
-    if classifier != (method == "predict_proba"):
-        return getattr(forest, method)
-
-    def run(X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32)
-        if classifier:
-            n = int(forest.n_classes_)
-            out = np.zeros((X.shape[0], n), dtype=np.float64)
-            for tree in trees:
-                out += tree.predict(X)[:, :n]
-        else:
-            out = np.zeros(X.shape[0], dtype=np.float64)
-            for tree in trees:
-                out += tree.predict(X)[:, 0]
-        out /= len(trees)
-        return out
-
-    return run
-
+#: packages whose models read a pandas ``category`` column as its codes (NaN for a missing value)
+_READ_CODES = ("xgboost.",)
 
 __all__ = ["LeanBranch", "LeanMember", "lean_member", "model_op"]

@@ -91,6 +91,16 @@ def to_catboost_frame(X: Any, cat_features: list[int]) -> Any:
     return out
 
 
+def _categories(X: Any, cat_features: list[int]) -> list[list[str]] | None:
+    """The categories of each categorical column when all are pandas ``category`` columns, else None."""
+    if not cat_features:
+        return []
+    dtypes = [X.dtypes.iloc[i] for i in cat_features]
+    if not all(isinstance(d, pd.CategoricalDtype) for d in dtypes):
+        return None
+    return [[str(c) for c in d.categories] for d in dtypes]
+
+
 def _take(X: Any, rows: np.ndarray) -> Any:
     return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
@@ -209,6 +219,7 @@ class _CatBoostModel(BaseEstimator):
         if w is not None and len(w) != len(y):
             raise ValueError(f"sample_weight has {len(w)} values for {len(y)} rows; pass one weight per row")
         self.cat_features_ = categorical_columns(X)
+        self.cat_categories_ = _categories(X, self.cat_features_)
         data = to_catboost_frame(X, self.cat_features_)
         model = self._new_catboost(self.cat_features_)
         split = self._split(y)
@@ -259,6 +270,35 @@ class _CatBoostModel(BaseEstimator):
         check_is_fitted(self, "model_")
         pred = self.model_.predict(to_catboost_frame(X, self.cat_features_))
         return np.asarray(pred).reshape(-1) if isinstance(self, ClassifierMixin) else np.asarray(pred, dtype=float)
+
+    def lean_op(self, method: str) -> Any:
+        """The lean form of ``method`` (see :mod:`automl.lean`): CatBoost on an array, or None.
+
+        In lean form a ``category`` column arrives as its codes (NaN outside
+        the categories); they become the category strings again (or
+        :data:`MISSING_CATEGORY`), as :func:`to_catboost_frame` gives them.
+        """
+        check_is_fitted(self, "model_")
+        classifier = isinstance(self, ClassifierMixin)
+        if method not in ("predict_proba", "predict") or classifier != (method == "predict_proba"):
+            return None
+        categories = getattr(self, "cat_categories_", None)
+        if self.cat_features_ and categories is None:
+            return None  # fitted on columns other than pandas categories, or before categories were recorded
+        tables = [np.array([*c, MISSING_CATEGORY], dtype=object) for c in categories or []]
+        positions = list(self.cat_features_)
+        model = self.model_
+
+        def run(X: np.ndarray) -> np.ndarray:
+            if positions:
+                values = X.astype(object)
+                for table, i in zip(tables, positions, strict=True):
+                    codes = X[:, i]
+                    values[:, i] = table[np.where(np.isnan(codes), len(table) - 1, codes).astype(np.intp)]
+                X = values
+            return np.asarray(model.predict_proba(X)) if classifier else np.asarray(model.predict(X), dtype=float)
+
+        return run
 
     @property
     def feature_importances_(self) -> np.ndarray:

@@ -114,6 +114,20 @@ class _XGBEarlyStopping(BaseEstimator):
             self.feature_names_in_ = est.feature_names_in_
         return self
 
+    def lean_op(self, method: str) -> Any:
+        """The lean form of ``method`` (see :mod:`automl.lean`): the fitted XGBoost model's, on an array.
+
+        XGBoost reads a pandas ``category`` column as its codes, which is what
+        the lean form of the native encoder gives.
+        """
+        check_is_fitted(self, "estimator_")
+        classifier = isinstance(self, ClassifierMixin)
+        if method == "predict_proba" and classifier:
+            return self.estimator_.predict_proba
+        if method == "predict" and not classifier:
+            return self.estimator_.predict
+        return None
+
     @property
     def feature_importances_(self) -> np.ndarray:
         """The boosted model's feature importances."""

@@ -1,0 +1,149 @@
+"""Tree ensembles in lean form: forests and HistGradientBoosting without a check, a thread or a call per tree.
+
+scikit-learn's forests validate the input and start a joblib task for each
+tree; HistGradientBoosting calls each tree from Python, each with its own
+thread pool. On a few rows that overhead is most of the time. Here forests
+call each tree directly, and a HistGradientBoosting model on a few rows walks
+all its trees at once: the trees' nodes are stacked into one set of arrays
+and every tree takes one step per pass. The leaves reached and their sum
+(tree after tree, from the baseline, as scikit-learn adds them) are the
+model's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+from automl.lean import FEW_ROWS, LeanOp
+
+FORESTS = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, ExtraTreesRegressor)
+
+
+def forest_op(forest: Any, method: str) -> LeanOp | None:
+    """A forest's mean over its trees, tree by tree as scikit-learn sums it, without a check and a thread per tree."""
+    if forest.n_outputs_ != 1:
+        return None
+    trees = [e.tree_ for e in forest.estimators_]
+    classifier = hasattr(forest, "classes_")
+    if classifier != (method == "predict_proba"):
+        return getattr(forest, method)
+
+    def run(X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if classifier:
+            n = int(forest.n_classes_)
+            out = np.zeros((X.shape[0], n), dtype=np.float64)
+            for tree in trees:
+                out += tree.predict(X)[:, :n]
+        else:
+            out = np.zeros(X.shape[0], dtype=np.float64)
+            for tree in trees:
+                out += tree.predict(X)[:, 0]
+        out /= len(trees)
+        return out
+
+    return run
+
+
+HIST_GRADIENT_BOOSTING = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
+
+
+def hist_gradient_boosting_op(model: Any, method: str, frame: bool) -> LeanOp | None:
+    """HistGradientBoosting's ``method``: its trees walked together on a few rows, one by one on one thread otherwise.
+
+    On native categories, the model's own encoder numbers each column's
+    categories in sorted order, as the lean codes do (the categories of the
+    encoder before it, all seen in the same rows); its output puts the
+    categorical columns first.
+    """
+    classifier = hasattr(model, "classes_")
+    if classifier != (method == "predict_proba"):
+        return getattr(model, method)
+    pre = getattr(model, "_preprocessor", None)
+    if (pre is None) == frame:
+        return None
+    order = None
+    if pre is not None:
+        order = np.r_[np.flatnonzero(model.is_categorical_), np.flatnonzero(~model.is_categorical_)]
+    bitsets, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+    predictors, baseline = model._predictors, model._baseline_prediction
+    stacked = _StackedTrees.of(predictors)
+
+    def run(X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X if order is None else X[:, order], dtype=np.float64)
+        if stacked is not None and X.shape[0] <= FEW_ROWS:
+            raw = stacked.raw(X, baseline)
+        else:
+            raw = np.zeros((X.shape[0], model.n_trees_per_iteration_), dtype=baseline.dtype, order="F")
+            raw += baseline
+            threads = 1 if X.shape[0] <= FEW_ROWS else _openmp_effective_n_threads()
+            for trees in predictors:
+                for k, tree in enumerate(trees):
+                    raw[:, k] += tree.predict(X, bitsets, f_idx_map, threads)
+        return model._loss.predict_proba(raw) if classifier else model._loss.link.inverse(raw.ravel())
+
+    return run
+
+
+class _StackedTrees:
+    """The nodes of all trees of a HistGradientBoosting model in one set of arrays, leaves pointing at themselves."""
+
+    def __init__(self, nodes: list[np.ndarray], per_iteration: int) -> None:
+        sizes = np.array([len(n) for n in nodes])
+        offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+        allnodes = np.concatenate(nodes)
+        shift = np.repeat(offsets, sizes)
+        leaf = allnodes["is_leaf"].astype(bool)
+        own = np.arange(len(allnodes))
+        self.feature = np.where(leaf, 0, allnodes["feature_idx"])
+        # a leaf goes "left" to itself whatever the value: x <= inf, and NaN takes the missing side, left
+        self.threshold = np.where(leaf, np.inf, allnodes["num_threshold"])
+        self.missing_left = np.where(leaf, True, allnodes["missing_go_to_left"].astype(bool))
+        self.children = np.column_stack(
+            [np.where(leaf, own, allnodes["right"] + shift), np.where(leaf, own, allnodes["left"] + shift)]
+        )
+        self.value = allnodes["value"]
+        self.roots = offsets
+        self.depth = int(allnodes["depth"].max())
+        self.per_iteration = per_iteration
+
+    @classmethod
+    def of(cls, predictors: list[list[Any]]) -> _StackedTrees | None:
+        """The stacked trees, or None when a tree splits on a category (those are walked by scikit-learn)."""
+        nodes = [tree.nodes for trees in predictors for tree in trees]
+        if not nodes or any(n["is_categorical"].any() for n in nodes):
+            return None
+        return cls(nodes, len(predictors[0]))
+
+    def raw(self, X: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        """The raw predictions: baseline, then each tree's leaf value added in the models' order."""
+        rows = np.arange(X.shape[0])[:, None]
+        node = np.broadcast_to(self.roots, (X.shape[0], len(self.roots)))
+        missing = np.isnan(X).any()
+        for _ in range(self.depth):
+            x = X[rows, self.feature[node]]
+            left = x <= self.threshold[node]
+            if missing:
+                left |= np.isnan(x) & self.missing_left[node]
+            node = self.children[node, left.astype(np.intp)]
+        values = self.value[node]
+        k = self.per_iteration
+        raw = np.empty((X.shape[0], k), dtype=baseline.dtype, order="F")
+        for j in range(k):
+            steps = np.column_stack([np.broadcast_to(baseline[:, j], (X.shape[0],)), values[:, j::k]])
+            raw[:, j] = np.cumsum(steps, axis=1)[:, -1]
+        return raw
+
+
+__all__ = ["FORESTS", "HIST_GRADIENT_BOOSTING", "forest_op", "hist_gradient_boosting_op"]
