@@ -14,6 +14,7 @@ from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -108,17 +109,56 @@ def test_lightgbm_on_native_categories_reads_the_codes_of_the_lean_encoder(model
         _assert_identical(lean.run(rows, {}), pipe.predict_proba(rows))
 
 
+class _ReadsFrames(ClassifierMixin, BaseEstimator):
+    """A model that needs its DataFrame: no lean form."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        share = X.iloc[:, 0].cat.codes.to_numpy() % 2 if hasattr(X, "iloc") else np.full(len(X), np.nan)
+        return np.column_stack([share, 1 - share]).astype(float)
+
+
 def test_a_model_given_a_dataframe_has_no_lean_form_unless_it_reads_the_codes():
     X, y = mixed_table(200, seed=4)
-    hgb = HistGradientBoostingClassifier(max_iter=10, categorical_features="from_dtype")
-    assert lean_member(_pipeline(hgb, "passthrough", "native", X, y), "predict_proba") is None
+    assert lean_member(_pipeline(_ReadsFrames(), "passthrough", "native", X, y), "predict_proba") is None
 
 
-@pytest.mark.parametrize("forest", [RandomForestRegressor, ExtraTreesRegressor, Ridge])
+def _multiclass(y: pd.Series, X: pd.DataFrame) -> pd.Series:
+    return y.where(X["num"] < 0.8, "maybe")
+
+
+@pytest.mark.parametrize("categorical", ["native", "onehot"])
+@pytest.mark.parametrize("classes", ["binary", "multiclass"])
+def test_hist_gradient_boosting_in_lean_form_predicts_as_the_pipeline_does(categorical, classes):
+    X, y = mixed_table(400, seed=8)
+    y = _multiclass(y, X) if classes == "multiclass" else y
+    hgb = HistGradientBoostingClassifier(max_iter=30, categorical_features="from_dtype", random_state=0)
+    pipe = _pipeline(hgb, "impute" if categorical == "onehot" else "passthrough", categorical, X, y)
+    lean = lean_member(pipe, "predict_proba")
+    assert lean is not None
+    for rows in _batches(_new_rows()):  # all rows: tree by tree; a few: the trees walked together
+        _assert_identical(lean.run(rows, {}), pipe.predict_proba(rows))
+
+
+def test_hist_gradient_boosting_regressor_walks_missing_values_as_scikit_learn_does():
+    X, _ = mixed_table(300, seed=9)
+    y = np.nan_to_num(X["num_nan"].to_numpy(), nan=3.0) + X["num"]
+    pipe = _pipeline(HistGradientBoostingRegressor(max_iter=40, random_state=0), "passthrough", "ordinal", X, y)
+    lean = lean_member(pipe, "predict")
+    for rows in _batches(_new_rows()):
+        _assert_identical(lean.run(rows, {}), pipe.predict(rows))
+
+
+@pytest.mark.parametrize("forest", [RandomForestRegressor, ExtraTreesRegressor, Ridge, lgb.LGBMRegressor])
 def test_regressors_in_lean_form_predict_as_the_pipeline_does(forest):
     X, _ = mixed_table(300, seed=5)
     y = X["num"] * 2.0 + np.arange(300) % 7
     model = forest() if forest is Ridge else forest(n_estimators=12, random_state=0)
+    if forest is lgb.LGBMRegressor:
+        model.set_params(verbose=-1)
     pipe = _pipeline(model, "impute", "ordinal", X, y)
     lean = lean_member(pipe, "predict")
     for rows in _batches(_new_rows()):
@@ -149,7 +189,7 @@ def test_an_ensemble_uses_a_lean_form_only_where_it_gives_the_members_own_output
         _pipeline(LogisticRegression(), "impute", "onehot", X, y),
         _pipeline(_WrongLean(), "impute", "onehot", X, y),
         _pipeline(lgb.LGBMClassifier(n_estimators=10, verbose=-1), "passthrough", "native", X, y),
-        _pipeline(HistGradientBoostingClassifier(max_iter=5), "passthrough", "native", X, y),
+        _pipeline(_ReadsFrames(), "passthrough", "native", X, y),
     ]
     ens = EnsembleClassifier.from_fitted([(f"m{i}", m) for i, m in enumerate(members)], [0.4, 0.1, 0.3, 0.2])
     rows = _new_rows()

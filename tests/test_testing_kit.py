@@ -96,6 +96,18 @@ def test_a_model_that_takes_every_core():
     assert "model[probe]-n_threads" in message and "'n_jobs': -1" in message
 
 
+class _WrongLeanForm(LogisticRegression):
+    """Its lean form (what an ensemble calls instead of predict_proba) is not its predict_proba."""
+
+    def lean_op(self, method):
+        return lambda X: np.full((len(X), 2), 0.5)
+
+
+def test_a_lean_form_that_predicts_otherwise():
+    message = failures(model_plugin(build=lambda params, ctx: _WrongLeanForm(C=params.get("C", 1.0))))
+    assert "model[probe]-lean_form" in message and "lean_op(method) must return exactly" in message
+
+
 def test_a_default_outside_its_space_or_misnamed():
     assert "outside the space" in failures(model_plugin(defaults=({"C": 100.0},)))
     message = failures(model_plugin(defaults=({"probe.C": 1.0},)))

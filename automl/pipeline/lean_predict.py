@@ -131,13 +131,21 @@ def model_op(model: Any, method: str, frame: bool) -> Predict | None:
         return lightgbm_op(model, method)
     if frame and type(model).__module__.startswith(_READ_CODES) and hasattr(model, method):
         return getattr(model, method)
-    if type(model) in HIST_GRADIENT_BOOSTING:
+    if _inherits(model, HIST_GRADIENT_BOOSTING, method):
         return hist_gradient_boosting_op(model, method, frame)
     if frame or not hasattr(model, method):
         return None
-    if type(model) in FORESTS:
+    if _inherits(model, FORESTS, method):
         return forest_op(model, method)
     return getattr(model, method)
+
+
+def _inherits(model: Any, kinds: tuple[type, ...], method: str) -> bool:
+    """Whether ``model`` is one of ``kinds``, or a subclass that keeps its ``method`` and how it reads its trees."""
+    for kind in kinds:
+        if isinstance(model, kind):
+            return all(getattr(type(model), m, None) is getattr(kind, m, None) for m in (method, "_raw_predict"))
+    return False
 
 
 #: packages whose models read a pandas ``category`` column as its codes (NaN for a missing value)

@@ -217,6 +217,50 @@ def check_end_to_end(spec: ModelSpec, plugin: Any, time_budget: float) -> None:
         raise CheckFailure("the fitted AutoML predicted the wrong number of rows", "see leaderboard_ and the log")
 
 
+def _pipeline(spec: ModelSpec, task: str, X: pd.DataFrame, y: np.ndarray) -> Any:
+    """The pipeline the engine builds for the model's default on ``X``: native categories or one-hot, then the model."""
+    from automl.pipeline.build import TrialConfig, build_pipeline
+    from automl.pipeline.schema import infer_schema
+    from automl.registry.components import collect_components
+    from automl.registry.plugins import get_plugin_manager
+
+    preprocessors = collect_components(get_plugin_manager(entry_points=False)).preprocessors
+    preprocessing = {"numeric": ("passthrough" if spec.handles_missing else "impute", {})}
+    preprocessing["categorical"] = ("native" if spec.native_categorical else "onehot", {})
+    config = TrialConfig(spec.name, dict(spec.defaults[0]), preprocessing)
+    ctx = context_for(task, X, y)
+    return build_pipeline(config, {spec.name: spec}, preprocessors, infer_schema(X), ctx)
+
+
+def check_lean(spec: ModelSpec) -> None:
+    """Where the model's pipeline has a lean form (``lean_op``), it predicts exactly as the pipeline does."""
+    from automl.pipeline.lean_predict import lean_member
+
+    for task in _tasks(spec):
+        X, y = categorical_table(task, seed=6)
+        pipe = _pipeline(spec, task, X, y)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pipe.fit(X, y)
+        except Exception:  # noqa: BLE001  (a model that does not fit is the other checks' finding)
+            return
+        method = "predict" if task == "regression" else "predict_proba"
+        lean = lean_member(pipe, method)
+        if lean is None:
+            continue
+        new, _ = categorical_table(task, seed=7)
+        new.loc[0, "color"] = np.nan
+        for rows in (new, new.iloc[[0]], new.iloc[[1]]):
+            ours, theirs = np.asarray(lean.run(rows, {})), np.asarray(getattr(pipe, method)(rows))
+            if ours.shape != theirs.shape or ours.dtype != theirs.dtype or not np.array_equal(ours, theirs):
+                raise CheckFailure(
+                    f"the lean form of {method} gives other values than the pipeline ({task!r}, {len(rows)} rows)",
+                    "lean_op(method) must return exactly what the model's own method returns on the lean arrays "
+                    "(category columns arrive as their codes, see automl.lean); return None when it cannot",
+                )
+
+
 def model_checks(spec: ModelSpec, plugin: Any, *, seeds: int, time_budget: float | None) -> list[tuple[str, Callable]]:
     """The checks of one model spec as ``(name, function)`` pairs."""
     contexts = _contexts(spec)
@@ -230,6 +274,7 @@ def model_checks(spec: ModelSpec, plugin: Any, *, seeds: int, time_budget: float
         ("pickle", lambda: check_pickle(spec)),
         ("random_state", lambda: check_random_state(spec)),
         ("n_threads", lambda: check_threads(spec)),
+        ("lean_form", lambda: check_lean(spec)),
     ]
     if spec.handles_missing:
         checks.append(("handles_missing", lambda: check_missing(spec)))
