@@ -21,6 +21,7 @@ from automl.data.profile import prediction_profile, profile_table
 from automl.data.target import check_sample_weight, check_y, known_target
 from automl.evaluation.cross_validation import predictions
 from automl.exceptions import DataError
+from automl.pipeline.lean_predict import LeanPipeline
 from automl.pipeline.schema import as_frame
 from automl.registry import Components, collect_components, get_plugin_manager, notify
 from automl.report.console import recorded_warnings, verbosity
@@ -427,10 +428,17 @@ class AutoML(ReportMixin, BaseEstimator):
                 )
         return X
 
+    def _lean(self) -> LeanPipeline:
+        """``best_pipeline_`` predicting in lean form where that gives its own output (found once, not pickled)."""
+        lean = self.__dict__.get("_lean_pipeline")
+        if lean is None or lean.pipeline is not self.best_pipeline_:
+            lean = self.__dict__["_lean_pipeline"] = LeanPipeline(self.best_pipeline_)
+        return lean
+
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels or values with ``best_pipeline_``."""
         X = self._check_X(X)
-        return self.best_pipeline_.predict(X)
+        return self._lean().predict(X)
 
     def _has_proba(self) -> bool:
         return self._task_arg() != "regression" and getattr(self, "task_", None) != "regression"
@@ -439,7 +447,7 @@ class AutoML(ReportMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
         X = self._check_X(X)
-        return predictions(self.best_pipeline_, X, self.task_, self.classes_)
+        return predictions(self._lean(), X, self.task_, self.classes_)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Score on ``X, y`` with the fit's metric, where greater is better.
@@ -486,6 +494,7 @@ class AutoML(ReportMixin, BaseEstimator):
         state.pop("_train", None)  # the training table stays in the process that ran fit
         state.pop("_row_info", None)
         state.pop("_explained", None)
+        state.pop("_lean_pipeline", None)
         return state
 
     def save(self, path: Any, *, format: str = "skops") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import lightgbm as lgb
 import numpy as np
@@ -215,3 +216,28 @@ def test_a_bad_row_gets_the_pipelines_own_error_in_lean_form():
     bad["num"] = ["x", "y"]
     with pytest.raises(Exception, match="num"):
         ens.predict_proba(bad)
+
+
+def test_the_cleaner_reads_a_few_rows_at_once_as_it_reads_many_column_by_column():
+    X, _ = mixed_table(120, seed=10)
+    X["count"] = np.arange(120, dtype=np.int64) * 7
+    X["small"] = np.linspace(-1, 1, 120).astype(np.float32)
+    X.loc[3, "num"] = np.inf
+    X.loc[4, "num_nan"] = -np.inf
+    clean = TableCleaner().fit(X.replace([np.inf, -np.inf], 0.0))
+    with pytest.warns(Warning, match="num"):
+        many = clean.blocks(X)  # more rows than are read at once: column by column
+    for rows in (slice(0, 8), slice(100, 101), slice(2, 6)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            few = clean.blocks(X.iloc[rows])
+        _assert_identical(few[0], many[0][rows])
+        assert few[1].dtype == object
+        missing = pd.isna(few[1])
+        np.testing.assert_array_equal(missing, pd.isna(many[1][rows]))
+        np.testing.assert_array_equal(few[1][~missing], many[1][rows][~missing])
+        assert [type(v) for v in few[1].ravel()] == [type(v) for v in many[1][rows].ravel()]
+    with pytest.warns(Warning, match="'num'"):
+        clean.blocks(X.iloc[[3]])
+    nullable = X.iloc[:4].astype({"count": "Int64"})
+    _assert_identical(clean.blocks(nullable)[0], many[0][:4])  # read column by column

@@ -66,6 +66,8 @@ def _plain_number(dtype: Any) -> bool:
 
 #: up to this many plain numeric columns are read one by one: selecting them together costs more on few rows
 _ONE_BY_ONE = 32
+#: up to this many rows, the cleaner reads the table in one conversion (:meth:`TableCleaner._few_rows`)
+_FEW_ROWS = 32
 
 
 def numeric_values(df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> tuple[np.ndarray, list[str]]:
@@ -272,6 +274,11 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         df = self._align(X)
         kept = self.schema_.kept
         numeric = [c for c in kept if c.kind == "numeric"]
+        strings = [c for c in kept if c.kind in ("categorical", "text")]
+        if len(df) <= _FEW_ROWS and len(numeric) + len(strings) == len(kept):
+            few = self._few_rows(df, numeric, strings)
+            if few is not None:
+                return few
         values, infinite = numeric_values(df, numeric)
         if infinite:
             warnings.warn(infinite_message(infinite), DataWarning, stacklevel=3)
@@ -279,8 +286,39 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         if dates:
             parts = [self._date_parts(df[c.name], c) for c in dates]
             values = np.column_stack([values, *parts]) if numeric else np.column_stack(parts)
-        strings = [c for c in kept if c.kind in ("categorical", "text")]
         return values, (self._strings(df, strings) if strings else None)
+
+    def _few_rows(
+        self, df: pd.DataFrame, numeric: list[ColumnInfo], strings: list[ColumnInfo]
+    ) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """:meth:`blocks` of a few rows from one object array of the table, or None unless every number is numpy's.
+
+        Reading a few rows column by column costs more in pandas than the
+        values; one conversion of the whole table gives the same values (a
+        numpy number becomes the same float64 either way).
+        """
+        dtypes = df.dtypes
+        if not all(_plain_number(dtypes[c.name]) for c in numeric):
+            return None
+        positions = self._positions(df.columns, numeric, strings)
+        table = df.to_numpy(dtype=object)
+        values = np.array(table[:, positions[: len(numeric)]], dtype=np.float64)
+        inf = np.isinf(values)
+        if inf.any():
+            infinite = [c.name for c, bad in zip(numeric, inf.any(axis=0), strict=True) if bad]
+            warnings.warn(infinite_message(infinite), DataWarning, stacklevel=4)
+            values[inf] = np.nan
+        if not strings:
+            return values, None
+        return values, self._as_strings(table[:, positions[len(numeric) :]], strings)
+
+    def _positions(self, columns: pd.Index, numeric: list[ColumnInfo], strings: list[ColumnInfo]) -> np.ndarray:
+        """Positions in ``columns`` of the numeric then the string columns (kept for the same columns)."""
+        cached = self.__dict__.get("_positions_cache")
+        if cached is None or not (cached[0] is columns or cached[0].equals(columns)):
+            cached = (columns, columns.get_indexer([c.name for c in [*numeric, *strings]]))
+            self.__dict__["_positions_cache"] = cached
+        return cached[1]
 
     def block_columns(self) -> tuple[list[str], list[str]]:
         """Names of the columns of the two :meth:`blocks`: the float columns, the string columns."""
@@ -308,6 +346,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.pop("_layout_cache", None)
+        state.pop("_positions_cache", None)
         return state
 
     def _strings(self, df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> np.ndarray:
@@ -315,6 +354,10 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         out = np.empty((len(df), len(infos)), dtype=object)
         for i, c in enumerate(infos):
             out[:, i] = df[c.name].astype(object).to_numpy()
+        return self._as_strings(out, infos)
+
+    def _as_strings(self, out: np.ndarray, infos: Sequence[ColumnInfo]) -> np.ndarray:
+        """The values of ``out`` (an object array of the columns ``infos``) as strings, NaN or ``MISSING``."""
         mask = pd.isna(out)
         out[~mask] = [str(v) for v in out[~mask]]
         out[mask] = np.nan

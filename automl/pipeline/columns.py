@@ -21,6 +21,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
+from automl.pipeline.lean import transform_op
+
 #: a branch: its name, its fitted transformer and the input columns it reads
 Branch = tuple[str, Any, list[str]]
 
@@ -65,6 +67,15 @@ def stack(ct: ColumnTransformer, Xs: list[Any], X: pd.DataFrame) -> Any:
     return pd.DataFrame(np.hstack(Xs), columns=ct.get_feature_names_out(), index=X.index)
 
 
+def _run(trans: Any, op: Any, X: pd.DataFrame) -> Any:
+    """``trans.transform(X)``, in lean form on the values when the branch has one and they are floats or objects."""
+    if op is not None:
+        values = X.to_numpy()
+        if values.dtype == np.float64 or values.dtype == object:
+            return op(values)
+    return trans.transform(X)
+
+
 class PrepareColumns(ColumnTransformer):
     """A ColumnTransformer (same parameters and attributes) whose fitted ``transform`` skips the per-call overhead.
 
@@ -81,7 +92,17 @@ class PrepareColumns(ColumnTransformer):
         if parts is None or not all(c in X.columns for _, _, labels in parts for c in labels):
             return super().transform(X, **params)
         check_is_fitted(self)
-        return stack(self, [trans.transform(X[labels]) for _, trans, labels in parts], X)
+        ops = self._lean_ops(parts)
+        return stack(self, [_run(trans, op, X[labels]) for (_, trans, labels), op in zip(parts, ops, strict=True)], X)
+
+    def _lean_ops(self, parts: list[Branch]) -> list[Any]:
+        """Each branch's lean form (:mod:`automl.pipeline.lean`), for array output only (found once, not pickled)."""
+        cached = self.__dict__.get("_lean_cache")
+        if cached is None or cached[0] is not parts:
+            pandas = _get_output_config("transform", self)["dense"] == "pandas"
+            ops = [None if pandas else transform_op(trans) for _, trans, _ in parts]
+            cached = self.__dict__["_lean_cache"] = (parts, ops)
+        return cached[1]
 
     def _branches(self) -> list[Branch] | None:
         """:func:`branches` of this fit and output setting, found once (not pickled; a new fit finds them again)."""
@@ -97,6 +118,7 @@ class PrepareColumns(ColumnTransformer):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.pop("_branches_cache", None)
+        state.pop("_lean_cache", None)
         return state
 
 

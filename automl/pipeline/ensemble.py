@@ -17,15 +17,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from automl.pipeline.build import fit_weighted
 from automl.pipeline.columns import branches, stack
-from automl.pipeline.lean_predict import LeanMember, lean_member
+from automl.pipeline.lean_predict import LeanMember, checked, lean_member
 
 logger = logging.getLogger(__name__)
-
-
-def _identical(a: Any, b: Any) -> bool:
-    """The same values, shape and dtype, NaN where NaN."""
-    a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
 
 
 @dataclass(frozen=True)
@@ -163,15 +157,7 @@ class _Ensemble(BaseEstimator):
             if len(stages) == 2 and stages[1].branches is not None:
                 keys = [("lean", key) for key, _, _ in stages[1].branches]
                 found = lean_member(member, method, ("lean", stages[0].key), keys)
-            if found is not None:
-                try:
-                    same = _identical(found.run(X, done), outs[i])
-                except Exception:  # noqa: BLE001
-                    logger.debug("lean form of member %d failed", i, exc_info=True)
-                    same = False
-                if not same:
-                    logger.debug("lean form of member %d differs from its pipeline; not used", i)
-                    found = None
+            found = checked(found, X, outs[i], done)
             lean.append(found)
         self.__dict__["_lean_cache"][method] = lean
         return outs

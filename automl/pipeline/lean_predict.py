@@ -18,6 +18,7 @@ own lean form with ``lean_op(method)``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,8 @@ from automl.pipeline.cleaning import TableCleaner
 from automl.pipeline.columns import branches
 from automl.pipeline.lean import Op, transform_op
 from automl.pipeline.lean_trees import FORESTS, HIST_GRADIENT_BOOSTING, forest_op, hist_gradient_boosting_op
+
+logger = logging.getLogger(__name__)
 
 #: a lean model: the stacked array in, what ``method`` returns out
 Predict = LeanOp
@@ -140,6 +143,77 @@ def model_op(model: Any, method: str, frame: bool) -> Predict | None:
     return getattr(model, method)
 
 
+#: rows of the first call on which a lean form is compared with the pipeline's own output
+CHECK_ROWS = 1000
+
+
+def identical(a: Any, b: Any) -> bool:
+    """The same values, shape and dtype, NaN where NaN."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+
+
+def head(X: Any, n: int = CHECK_ROWS) -> Any:
+    """The first ``n`` rows of a DataFrame or an array."""
+    return X.iloc[:n] if hasattr(X, "iloc") else X[:n]
+
+
+def checked(form: LeanMember | None, X: Any, own: Any, done: dict[Any, Any] | None = None) -> LeanMember | None:
+    """``form`` if it gives the pipeline's own output ``own`` on the first rows of X, else None (logged)."""
+    if form is None:
+        return None
+    try:
+        same = identical(form.run(head(X), {} if done is None else done), head(own))
+    except Exception:  # noqa: BLE001  (a lean form that fails is not used; the pipeline's own path is)
+        logger.debug("lean form failed; using the pipeline", exc_info=True)
+        return None
+    if not same:
+        logger.debug("lean form differs from the pipeline's output; using the pipeline")
+    return form if same else None
+
+
+class LeanPipeline:
+    """A fitted pipeline whose ``predict`` and ``predict_proba`` run in lean form where it gives the same output.
+
+    The first call of each method runs the pipeline and its lean form and
+    compares them; later calls run the lean form when they agreed, the
+    pipeline otherwise (and whenever the lean form raises, so that a bad input
+    gets the pipeline's own error). Other attributes are the pipeline's.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        A fitted ``Pipeline(clean, prepare, model)``; any other estimator just runs as it is.
+    """
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+        self._forms: dict[str, LeanMember | None] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("pipeline", "_forms"):
+            raise AttributeError(name)
+        if name in ("predict", "predict_proba"):
+            getattr(self.pipeline, name)  # an AttributeError when the pipeline has no such method
+            return lambda X: self._call(name, X)
+        return getattr(self.pipeline, name)
+
+    def _call(self, method: str, X: Any) -> Any:
+        own = getattr(self.pipeline, method)
+        if method not in self._forms:
+            out = own(X)
+            self._forms[method] = checked(lean_member(self.pipeline, method), X, out)
+            return out
+        form = self._forms[method]
+        if form is None:
+            return own(X)
+        try:
+            return form.run(X, {})
+        except Exception:  # noqa: BLE001  (the pipeline's own path gives its own error, or the answer)
+            logger.debug("lean form failed; running the pipeline", exc_info=True)
+            return own(X)
+
+
 def _inherits(model: Any, kinds: tuple[type, ...], method: str) -> bool:
     """Whether ``model`` is one of ``kinds``, or a subclass that keeps its ``method`` and how it reads its trees."""
     for kind in kinds:
@@ -151,4 +225,4 @@ def _inherits(model: Any, kinds: tuple[type, ...], method: str) -> bool:
 #: packages whose models read a pandas ``category`` column as its codes (NaN for a missing value)
 _READ_CODES = ("xgboost.",)
 
-__all__ = ["LeanBranch", "LeanMember", "lean_member", "model_op"]
+__all__ = ["CHECK_ROWS", "LeanBranch", "LeanMember", "LeanPipeline", "checked", "identical", "lean_member", "model_op"]
