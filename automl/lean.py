@@ -71,13 +71,18 @@ def lightgbm_op(model: Any, method: str) -> LeanOp | None:
         binary = getattr(model, "n_classes_", 0) == 2
 
         def proba(X: np.ndarray) -> np.ndarray:
-            p = booster.predict(X, num_threads=1)
+            p = booster.predict(X, **_threads(X))
             return np.vstack((1.0 - p, p)).transpose() if binary else p
 
         return proba
     if method == "predict" and not hasattr(model, "classes_"):
-        return lambda X: booster.predict(X, num_threads=1)
+        return lambda X: booster.predict(X, **_threads(X))
     return None
+
+
+def _threads(X: np.ndarray) -> dict[str, int]:
+    """One thread for a few rows (no pool to start); otherwise the model's own setting."""
+    return {"num_threads": 1} if len(X) <= FEW_ROWS else {}
 
 
 __all__ = ["FEW_ROWS", "LeanOp", "category_codes", "is_lightgbm", "lightgbm_op"]

@@ -78,11 +78,11 @@ def hist_gradient_boosting_op(model: Any, method: str, frame: bool) -> LeanOp | 
         order = np.r_[np.flatnonzero(model.is_categorical_), np.flatnonzero(~model.is_categorical_)]
     bitsets, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
     predictors, baseline = model._predictors, model._baseline_prediction
-    stacked = _StackedTrees.of(predictors)
+    stacked = _StackedTrees.of(model)
 
     def run(X: np.ndarray) -> np.ndarray:
         X = np.asarray(X if order is None else X[:, order], dtype=np.float64)
-        if stacked is not None and X.shape[0] <= FEW_ROWS:
+        if stacked is not None and X.shape[0] <= FEW_ROWS and stacked.walks(X):
             raw = stacked.raw(X, baseline)
         else:
             raw = np.zeros((X.shape[0], model.n_trees_per_iteration_), dtype=baseline.dtype, order="F")
@@ -97,9 +97,17 @@ def hist_gradient_boosting_op(model: Any, method: str, frame: bool) -> LeanOp | 
 
 
 class _StackedTrees:
-    """The nodes of all trees of a HistGradientBoosting model in one set of arrays, leaves pointing at themselves."""
+    """The nodes of all trees of a HistGradientBoosting model in one set of arrays, leaves pointing at themselves.
 
-    def __init__(self, nodes: list[np.ndarray], per_iteration: int) -> None:
+    A node on a category sends a value left when it is in the node's set of
+    categories, right when it is another category known in training, and to
+    the missing side when it is missing, negative or unknown, as scikit-learn's
+    ``_predict_one_from_raw_data`` does.
+    """
+
+    def __init__(self, predictors: list[list[Any]], known: np.ndarray, f_idx_map: np.ndarray) -> None:
+        trees = [tree for trees in predictors for tree in trees]
+        nodes = [tree.nodes for tree in trees]
         sizes = np.array([len(n) for n in nodes])
         offsets = np.r_[0, np.cumsum(sizes)[:-1]]
         allnodes = np.concatenate(nodes)
@@ -116,15 +124,32 @@ class _StackedTrees:
         self.value = allnodes["value"]
         self.roots = offsets
         self.depth = int(allnodes["depth"].max())
-        self.per_iteration = per_iteration
+        self.per_iteration = len(predictors[0])
+        self.categorical = ~leaf & allnodes["is_categorical"].astype(bool)
+        self.categories: tuple[np.ndarray, ...] | None = None
+        if self.categorical.any():
+            bitsets = [tree.raw_left_cat_bitsets for tree in trees]
+            firsts = np.r_[0, np.cumsum([len(b) for b in bitsets])[:-1]]
+            left_rows = np.where(self.categorical, allnodes["bitset_idx"] + np.repeat(firsts, sizes), 0)
+            known_rows = np.where(self.categorical, f_idx_map[self.feature], 0)
+            self.categories = (np.concatenate(bitsets), left_rows, known, known_rows)
+            self.categorical_features = np.unique(self.feature[self.categorical])
 
     @classmethod
-    def of(cls, predictors: list[list[Any]]) -> _StackedTrees | None:
-        """The stacked trees, or None when a tree splits on a category (those are walked by scikit-learn)."""
-        nodes = [tree.nodes for trees in predictors for tree in trees]
-        if not nodes or any(n["is_categorical"].any() for n in nodes):
+    def of(cls, model: Any) -> _StackedTrees | None:
+        """The stacked trees of a fitted model, or None when it has none."""
+        predictors = model._predictors
+        if not predictors or not predictors[0]:
             return None
-        return cls(nodes, len(predictors[0]))
+        known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+        return cls(predictors, known, f_idx_map)
+
+    def walks(self, X: np.ndarray) -> bool:
+        """Whether the stacked walk reads X as scikit-learn would: category codes below 256, as its cast keeps them."""
+        if self.categories is None:
+            return True
+        codes = X[:, self.categorical_features]
+        return not (codes >= 256).any()
 
     def raw(self, X: np.ndarray, baseline: np.ndarray) -> np.ndarray:
         """The raw predictions: baseline, then each tree's leaf value added in the models' order."""
@@ -134,8 +159,11 @@ class _StackedTrees:
         for _ in range(self.depth):
             x = X[rows, self.feature[node]]
             left = x <= self.threshold[node]
+            if self.categories is not None:
+                left = self._categorical(node, x, left)
             if missing:
-                left |= np.isnan(x) & self.missing_left[node]
+                nan = np.isnan(x)
+                left = np.where(nan, self.missing_left[node], left)
             node = self.children[node, left.astype(np.intp)]
         values = self.value[node]
         k = self.per_iteration
@@ -144,6 +172,19 @@ class _StackedTrees:
             steps = np.column_stack([np.broadcast_to(baseline[:, j], (X.shape[0],)), values[:, j::k]])
             raw[:, j] = np.cumsum(steps, axis=1)[:, -1]
         return raw
+
+    def _categorical(self, node: np.ndarray, x: np.ndarray, left: np.ndarray) -> np.ndarray:
+        """``left`` with the nodes on a category decided by their sets of categories."""
+        assert self.categories is not None
+        bitsets, left_rows, known, known_rows = self.categories
+        on_category = self.categorical[node]
+        usable = on_category & (x >= 0)  # NaN compares False: decided as missing afterwards
+        code = np.where(usable, x, 0).astype(np.intp)
+        word, bit = code >> 5, (code & 31).astype(np.uint32)
+        in_left = ((bitsets[left_rows[node], word] >> bit) & 1).astype(bool)
+        in_known = ((known[known_rows[node], word] >> bit) & 1).astype(bool)
+        decided = np.where(in_left, True, np.where(in_known, False, self.missing_left[node]))
+        return np.where(on_category, np.where(usable, decided, self.missing_left[node]), left)
 
 
 __all__ = ["FORESTS", "HIST_GRADIENT_BOOSTING", "forest_op", "hist_gradient_boosting_op"]
