@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,9 @@ from automl.search.worker import check_shareable, share
 from automl.workers.pool import WorkerPool, auto_memory_limit, n_cpus, worker_pool
 
 logger = logging.getLogger("automl")
+
+#: each estimator's best_pipeline_ in lean form, for as long as the estimator lives
+_LEAN: weakref.WeakKeyDictionary[Any, LeanPipeline] = weakref.WeakKeyDictionary()
 
 
 class AutoML(ReportMixin, BaseEstimator):
@@ -429,10 +433,14 @@ class AutoML(ReportMixin, BaseEstimator):
         return X
 
     def _lean(self) -> LeanPipeline:
-        """``best_pipeline_`` predicting in lean form where that gives its own output (found once, not pickled)."""
-        lean = self.__dict__.get("_lean_pipeline")
+        """``best_pipeline_`` predicting in lean form where that gives its own output (found once per pipeline).
+
+        Kept beside the pipeline, not in the estimator: predicting leaves the
+        estimator's attributes as they were, and nothing extra is pickled.
+        """
+        lean = _LEAN.get(self)
         if lean is None or lean.pipeline is not self.best_pipeline_:
-            lean = self.__dict__["_lean_pipeline"] = LeanPipeline(self.best_pipeline_)
+            lean = _LEAN[self] = LeanPipeline(self.best_pipeline_)
         return lean
 
     def predict(self, X: Any) -> np.ndarray:
@@ -494,7 +502,6 @@ class AutoML(ReportMixin, BaseEstimator):
         state.pop("_train", None)  # the training table stays in the process that ran fit
         state.pop("_row_info", None)
         state.pop("_explained", None)
-        state.pop("_lean_pipeline", None)
         return state
 
     def save(self, path: Any, *, format: str = "skops") -> None:

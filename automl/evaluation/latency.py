@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.pipeline.lean_predict import LeanPipeline
+
 #: timed one-row calls at most, and at least (unless one call alone overruns ``max_seconds``)
 ROW_CALLS = 7
 MIN_ROW_CALLS = 3
@@ -16,7 +18,8 @@ MIN_ROW_CALLS = 3
 def row_seconds(estimator: Any, X: pd.DataFrame, task: str, max_seconds: float = 0.25) -> float:
     """Median seconds of one call of ``predict_proba`` (``predict`` for regression) on a one-row DataFrame.
 
-    One untimed call first (caches, thread pools), then up to :data:`ROW_CALLS`
+    The pipeline runs as ``AutoML.predict`` runs it (:class:`~automl.pipeline.lean_predict.LeanPipeline`).
+    One untimed call first (caches, thread pools, the lean form's check), then up to :data:`ROW_CALLS`
     timed calls on successive rows of ``X``, stopping after
     :data:`MIN_ROW_CALLS` once ``max_seconds`` have passed.
 
@@ -33,6 +36,7 @@ def row_seconds(estimator: Any, X: pd.DataFrame, task: str, max_seconds: float =
     """
     if len(X) == 0:
         raise ValueError("row_seconds needs at least one row of X")
+    estimator = LeanPipeline(estimator)  # as AutoML.predict runs it: in lean form, once the first call agrees
     method = estimator.predict
     if task != "regression" and hasattr(estimator, "predict_proba"):
         method = estimator.predict_proba
