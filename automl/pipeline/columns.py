@@ -21,6 +21,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
+from automl.lean import FEW_ROWS
 from automl.pipeline.lean import transform_op
 
 #: a branch: its name, its fitted transformer and the input columns it reads
@@ -92,6 +93,8 @@ class PrepareColumns(ColumnTransformer):
         if parts is None or not all(c in X.columns for _, _, labels in parts for c in labels):
             return super().transform(X, **params)
         check_is_fitted(self)
+        if len(X) > FEW_ROWS:  # on many rows the checks cost little; the lean forms are not worth finding
+            return stack(self, [trans.transform(X[labels]) for _, trans, labels in parts], X)
         ops = self._lean_ops(parts)
         return stack(self, [_run(trans, op, X[labels]) for (_, trans, labels), op in zip(parts, ops, strict=True)], X)
 
