@@ -29,24 +29,38 @@ LeanOp = Callable[[np.ndarray], np.ndarray]
 FEW_ROWS = 32
 
 
+class CodeLookup:
+    """Positions of strings in a fixed list: one by one in a dict for a few rows, by a pandas index for many.
+
+    ``codes(column)`` gives each value's position, ``-1`` for a value outside
+    the list or a missing one (the caller tells them apart when it must).
+    """
+
+    def __init__(self, values: list[str]) -> None:
+        self.positions = {v: i for i, v in enumerate(values)}
+        self.index = pd.Index(list(values), dtype=object)
+
+    def codes(self, column: np.ndarray) -> np.ndarray:
+        """The position of each value of ``column`` (an object array), ``-1`` where there is none."""
+        if len(column) <= FEW_ROWS:
+            return np.array([self.positions.get(v, -1) if isinstance(v, str) else -1 for v in column], dtype=np.intp)
+        return self.index.get_indexer(column)
+
+
 def category_codes(categories: list[list[str]]) -> LeanOp:
     """Codes of strings in fixed categories, as floats with NaN for any other value (or a missing one).
 
     What LightGBM reads from a pandas ``category`` column; the lean form of
     :class:`~automl.builtins.encoders.CategoryEncoder`.
     """
-    tables = [({c: float(i) for i, c in enumerate(cats)}, pd.Index(list(cats), dtype=object)) for cats in categories]
+    lookups = [CodeLookup(list(cats)) for cats in categories]
 
     def run(X: np.ndarray) -> np.ndarray:
         out = np.empty(X.shape, dtype=np.float64)
-        for j, (index, pandas_index) in enumerate(tables):
-            column = X[:, j]
-            if len(column) <= FEW_ROWS:
-                out[:, j] = [index.get(v, np.nan) if isinstance(v, str) else np.nan for v in column]
-            else:
-                codes = pandas_index.get_indexer(column).astype(np.float64)
-                codes[codes < 0] = np.nan
-                out[:, j] = codes
+        for j, lookup in enumerate(lookups):
+            codes = lookup.codes(X[:, j]).astype(np.float64)
+            codes[codes < 0] = np.nan
+            out[:, j] = codes
         return out
 
     return run
@@ -85,4 +99,4 @@ def _threads(X: np.ndarray) -> dict[str, int]:
     return {"num_threads": 1} if len(X) <= FEW_ROWS else {}
 
 
-__all__ = ["FEW_ROWS", "LeanOp", "category_codes", "is_lightgbm", "lightgbm_op"]
+__all__ = ["FEW_ROWS", "CodeLookup", "LeanOp", "category_codes", "is_lightgbm", "lightgbm_op"]

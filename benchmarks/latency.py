@@ -68,6 +68,20 @@ def rows_per_second(predict: Any, X: Any, min_seconds: float = 0.5) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _timings(target: Any, task: str, X_test: Any, calls: int, seed: int, **record: Any) -> dict:
+    """``record`` with the single-row latency (median, p99) and the batch throughput of ``target``; printed."""
+    predict = _method(target, task)
+    median, p99 = single_row_ms(predict, X_test, calls, seed)
+    record |= {
+        "row_ms_median": round(median, 3),
+        "row_ms_p99": round(p99, 3),
+        "rows_per_s": round(rows_per_second(predict, X_test)),
+        "n_test": len(X_test),
+    }
+    print(json.dumps(record), flush=True)
+    return record
+
+
 def measure(name: str, budget: float, seed: int, calls: int, save: Path | None = None) -> list[dict]:
     """Fit automl and hgb on one table and measure both."""
     table = TABLES[name]
@@ -85,23 +99,10 @@ def measure(name: str, budget: float, seed: int, calls: int, save: Path | None =
             joblib.dump((model, X_test, table.task), save / f"{name}.joblib")
         if framework == "project":
             targets["project.best_pipeline_"] = model.best_pipeline_
+        final = _describe(model) if framework == "project" else "hgb"
         for label, target in targets.items():
-            predict = _method(target, table.task)
-            median, p99 = single_row_ms(predict, X_test, calls, seed)
-            record = {
-                "table": name,
-                "framework": label,
-                "budget": budget,
-                "seed": seed,
-                "fit_s": round(fit_s, 2),
-                "final": _describe(model) if framework == "project" else "hgb",
-                "row_ms_median": round(median, 3),
-                "row_ms_p99": round(p99, 3),
-                "rows_per_s": round(rows_per_second(predict, X_test)),
-                "n_test": len(X_test),
-            }
-            print(json.dumps(record), flush=True)
-            out.append(record)
+            about = {"table": name, "framework": label, "budget": budget, "seed": seed, "fit_s": round(fit_s, 2)}
+            out.append(_timings(target, table.task, X_test, calls, seed, **about, final=final))
     return out
 
 
@@ -110,21 +111,11 @@ def measure_saved(path: Path, calls: int, seed: int) -> list[dict]:
     import joblib
 
     model, X_test, task = joblib.load(path)
-    out = []
-    for label, target in {"project": model, "project.best_pipeline_": model.best_pipeline_}.items():
-        predict = _method(target, task)
-        median, p99 = single_row_ms(predict, X_test, calls, seed)
-        record = {
-            "table": path.stem,
-            "framework": label,
-            "final": _describe(model),
-            "row_ms_median": round(median, 3),
-            "row_ms_p99": round(p99, 3),
-            "rows_per_s": round(rows_per_second(predict, X_test)),
-        }
-        print(json.dumps(record), flush=True)
-        out.append(record)
-    return out
+    targets = {"project": model, "project.best_pipeline_": model.best_pipeline_}
+    return [
+        _timings(target, task, X_test, calls, seed, table=path.stem, framework=label, final=_describe(model))
+        for label, target in targets.items()
+    ]
 
 
 def saved_markdown(records: list[dict]) -> str:

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from automl.exceptions import DataError, DataWarning
+from automl.lean import FEW_ROWS
 from automl.pipeline.schema import ColumnInfo, Schema, as_frame, infer_schema, is_duration
 from automl.specs import MISSING
 
@@ -66,8 +67,6 @@ def _plain_number(dtype: Any) -> bool:
 
 #: up to this many plain numeric columns are read one by one: selecting them together costs more on few rows
 _ONE_BY_ONE = 32
-#: up to this many rows, the cleaner reads the table in one conversion (:meth:`TableCleaner._few_rows`)
-_FEW_ROWS = 32
 
 
 def numeric_values(df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> tuple[np.ndarray, list[str]]:
@@ -101,12 +100,16 @@ def numeric_values(df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> tuple[np.nd
         if i not in done:
             s = df[c.name]
             values[:, i] = s.to_numpy() if i in plain else _to_float(s, c)
-    infinite: list[str] = []
+    return values, _infinite_to_nan(values, infos)
+
+
+def _infinite_to_nan(values: np.ndarray, infos: Sequence[ColumnInfo]) -> list[str]:
+    """Set the infinite ``values`` to NaN, in place; return the names of their columns."""
     inf = np.isinf(values)
-    if inf.any():
-        infinite = [c.name for c, bad in zip(infos, inf.any(axis=0), strict=True) if bad]
-        values[inf] = np.nan
-    return values, infinite
+    if not inf.any():
+        return []
+    values[inf] = np.nan
+    return [c.name for c, bad in zip(infos, inf.any(axis=0), strict=True) if bad]
 
 
 def infinite_columns(df: pd.DataFrame, infos: Sequence[ColumnInfo]) -> list[str]:
@@ -275,7 +278,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         kept = self.schema_.kept
         numeric = [c for c in kept if c.kind == "numeric"]
         strings = [c for c in kept if c.kind in ("categorical", "text")]
-        if len(df) <= _FEW_ROWS and len(numeric) + len(strings) == len(kept):
+        if len(df) <= FEW_ROWS and len(numeric) + len(strings) == len(kept):
             few = self._few_rows(df, numeric, strings)
             if few is not None:
                 return few
@@ -303,11 +306,9 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         positions = self._positions(df.columns, numeric, strings)
         table = df.to_numpy(dtype=object)
         values = np.array(table[:, positions[: len(numeric)]], dtype=np.float64)
-        inf = np.isinf(values)
-        if inf.any():
-            infinite = [c.name for c, bad in zip(numeric, inf.any(axis=0), strict=True) if bad]
+        infinite = _infinite_to_nan(values, numeric)
+        if infinite:
             warnings.warn(infinite_message(infinite), DataWarning, stacklevel=4)
-            values[inf] = np.nan
         if not strings:
             return values, None
         return values, self._as_strings(table[:, positions[len(numeric) :]], strings)

@@ -152,7 +152,7 @@ class _Ensemble(BaseEstimator):
         outs = [getattr(model, method)(Xt) for model, Xt in self._member_inputs(X)]
         lean: list[LeanMember | None] = []
         done: dict[Any, Any] = {}
-        for i, (stages, member) in enumerate(zip((s for s, _ in self._plan()), self.estimators_, strict=True)):
+        for i, ((stages, _), member) in enumerate(zip(self._plan(), self.estimators_, strict=True)):
             found = None
             if len(stages) == 2 and stages[1].branches is not None:
                 keys = [("lean", key) for key, _, _ in stages[1].branches]

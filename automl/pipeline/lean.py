@@ -35,14 +35,13 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils._mask import _get_mask
 
-from automl.lean import FEW_ROWS, LeanOp
+from automl.lean import CodeLookup, LeanOp
 
-Op = LeanOp
 #: a value no encoder has seen, to read what an encoder gives an unseen value
 _UNSEEN = "\x00automl-unseen-value\x00"
 
 
-def transform_op(step: Any) -> Op | None:
+def transform_op(step: Any) -> LeanOp | None:
     """The lean form of a fitted step, or None when it has none.
 
     Parameters
@@ -84,7 +83,7 @@ def _identity(X: np.ndarray) -> np.ndarray:
     return X
 
 
-def _chain(ops: list[Op]) -> Op:
+def _chain(ops: list[LeanOp]) -> LeanOp:
     def run(X: np.ndarray) -> np.ndarray:
         for op in ops:
             X = op(X)
@@ -93,7 +92,7 @@ def _chain(ops: list[Op]) -> Op:
     return run
 
 
-def _imputer(imp: SimpleImputer) -> Op | None:
+def _imputer(imp: SimpleImputer) -> LeanOp | None:
     if not imp.keep_empty_features or not _is_nan(imp.missing_values):
         return None  # dropped columns and other markers of missing: leave them to scikit-learn
     indicator = getattr(imp, "indicator_", None)
@@ -122,19 +121,19 @@ def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and value != value
 
 
-def _standard(scaler: StandardScaler) -> Op:
+def _standard(scaler: StandardScaler) -> LeanOp:
     mean = scaler.mean_ if scaler.with_mean else None
     scale = scaler.scale_ if scaler.with_std else None
     return _center_scale(mean, scale)
 
 
-def _robust(scaler: RobustScaler) -> Op:
+def _robust(scaler: RobustScaler) -> LeanOp:
     center = scaler.center_ if scaler.with_centering else None
     scale = scaler.scale_ if scaler.with_scaling else None
     return _center_scale(center, scale)
 
 
-def _center_scale(center: np.ndarray | None, scale: np.ndarray | None) -> Op:
+def _center_scale(center: np.ndarray | None, scale: np.ndarray | None) -> LeanOp:
     def run(X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=np.float64)  # a copy, as the scaler's own check makes
         if center is not None:
@@ -146,14 +145,14 @@ def _center_scale(center: np.ndarray | None, scale: np.ndarray | None) -> Op:
     return run
 
 
-def _quantile(qt: QuantileTransformer) -> Op | None:
+def _quantile(qt: QuantileTransformer) -> LeanOp | None:
     inner = getattr(qt, "_transform", None)
     if inner is None:
         return None
     return lambda X: inner(np.array(X, dtype=np.float64), inverse=False)
 
 
-def _function(ft: FunctionTransformer) -> Op | None:
+def _function(ft: FunctionTransformer) -> LeanOp | None:
     return _identity if ft.func is None and not ft.validate else None
 
 
@@ -165,13 +164,14 @@ class _Lookup:
     """An encoder as per-column tables: each known value's output, and the output of a missing and an unseen value."""
 
     def __init__(self, encoder: Any, categories: list[np.ndarray], widths: list[int]) -> None:
-        self.tables: list[tuple[dict[str, int], np.ndarray, int, int, Any]] = []
+        self.tables: list[tuple[CodeLookup, np.ndarray]] = []
         for cats in categories:
             if not all(isinstance(c, str) or _is_nan(c) for c in cats):
                 raise _NotStrings
         probe = np.array([[c[0] if len(c) else _UNSEEN for c in categories]], dtype=object)
         for j, (cats, width) in enumerate(zip(categories, widths, strict=True)):
             known = [c for c in cats if isinstance(c, str)]
+            # rows: the known values, then missing, then unseen (the last row: code -1)
             rows = np.repeat(probe, len(known) + 2, axis=0)
             rows[: len(known), j] = known
             rows[len(known), j] = np.nan
@@ -180,59 +180,46 @@ class _Lookup:
                 warnings.simplefilter("ignore")
                 out = np.asarray(encoder.transform(rows), dtype=np.float64)
             start = sum(widths[:j])
-            # rows: the known values, then missing, then unseen (also code -1 of a pandas lookup)
-            table = out[:, start : start + width]
-            index = {c: i for i, c in enumerate(known)}
-            self.tables.append((index, table, len(known), len(known) + 1, _index(known)))
+            self.tables.append((CodeLookup(known), out[:, start : start + width]))
         self.width = sum(widths)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         out = np.empty((X.shape[0], self.width))
         start = 0
-        for j, (index, table, missing, unseen, pandas_index) in enumerate(self.tables):
+        for j, (lookup, table) in enumerate(self.tables):
             column = X[:, j]
-            if len(column) <= FEW_ROWS:
-                codes = [index.get(v, unseen) if v == v else missing for v in column]
-            else:
-                codes = pandas_index.get_indexer(column)
-                codes[codes < 0] = unseen
-                codes[_get_mask(column, np.nan)] = missing
+            codes = lookup.codes(column)
+            codes[_get_mask(column, np.nan)] = len(table) - 2  # the missing row; other unknowns read row -1
             out[:, start : start + table.shape[1]] = table[codes]
             start += table.shape[1]
         return out
 
 
-def _index(values: list[str]) -> Any:
-    import pandas as pd
-
-    return pd.Index(values, dtype=object)
-
-
-def _lookup(encoder: Any, widths: list[int]) -> Op | None:
+def _lookup(encoder: Any, widths: list[int]) -> LeanOp | None:
     try:
         return _Lookup(encoder, encoder.categories_, widths)
     except _NotStrings:
         return None
 
 
-def _onehot(enc: OneHotEncoder) -> Op | None:
+def _onehot(enc: OneHotEncoder) -> LeanOp | None:
     if enc.handle_unknown == "error" or getattr(enc, "sparse_output_", enc.sparse_output):
         return None
     return _lookup(enc, list(enc._n_features_outs))
 
 
-def _ordinal(enc: OrdinalEncoder) -> Op | None:
+def _ordinal(enc: OrdinalEncoder) -> LeanOp | None:
     if enc.handle_unknown == "error":
         return None
     return _lookup(enc, [1] * len(enc.categories_))
 
 
-def _target(enc: TargetEncoder) -> Op | None:
+def _target(enc: TargetEncoder) -> LeanOp | None:
     width = len(enc.classes_) if enc.target_type_ == "multiclass" else 1
     return _lookup(enc, [width] * len(enc.categories_))
 
 
-_MAKERS: list[tuple[type, Callable[[Any], Op | None]]] = [
+_MAKERS: list[tuple[type, Callable[[Any], LeanOp | None]]] = [
     (SimpleImputer, _imputer),
     (StandardScaler, _standard),
     (RobustScaler, _robust),
@@ -243,4 +230,4 @@ _MAKERS: list[tuple[type, Callable[[Any], Op | None]]] = [
     (TargetEncoder, _target),
 ]
 
-__all__ = ["Op", "transform_op"]
+__all__ = ["transform_op"]

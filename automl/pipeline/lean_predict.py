@@ -30,13 +30,10 @@ from sklearn.utils._set_output import _get_output_config
 from automl.lean import LeanOp, is_lightgbm, lightgbm_op
 from automl.pipeline.cleaning import TableCleaner
 from automl.pipeline.columns import branches
-from automl.pipeline.lean import Op, transform_op
+from automl.pipeline.lean import transform_op
 from automl.pipeline.lean_trees import FORESTS, HIST_GRADIENT_BOOSTING, forest_op, hist_gradient_boosting_op
 
 logger = logging.getLogger(__name__)
-
-#: a lean model: the stacked array in, what ``method`` returns out
-Predict = LeanOp
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class LeanBranch:
     key: Any
     block: int
     columns: np.ndarray
-    op: Op
+    op: LeanOp
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,7 @@ class LeanMember:
     clean_key: Any
     cleaner: TableCleaner
     branches: list[LeanBranch]
-    predict: Predict
+    predict: LeanOp
 
     def run(self, X: Any, done: dict[Any, Any]) -> np.ndarray:
         """The pipeline's ``method`` on X; ``done`` holds the blocks and branch outputs other members computed."""
@@ -113,7 +110,7 @@ def lean_member(
     return LeanMember(clean_key if clean_key is not None else (id(pipe), "clean"), cleaner, lean_branches, predict)
 
 
-def model_op(model: Any, method: str, frame: bool) -> Predict | None:
+def model_op(model: Any, method: str, frame: bool) -> LeanOp | None:
     """The lean form of a fitted model's ``method``, or None.
 
     Parameters

@@ -78,7 +78,7 @@ def hist_gradient_boosting_op(model: Any, method: str, frame: bool) -> LeanOp | 
         order = np.r_[np.flatnonzero(model.is_categorical_), np.flatnonzero(~model.is_categorical_)]
     bitsets, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
     predictors, baseline = model._predictors, model._baseline_prediction
-    stacked = _StackedTrees.of(model)
+    stacked = _StackedTrees.of(predictors, bitsets, f_idx_map)
 
     def run(X: np.ndarray) -> np.ndarray:
         X = np.asarray(X if order is None else X[:, order], dtype=np.float64)
@@ -136,12 +136,10 @@ class _StackedTrees:
             self.categorical_features = np.unique(self.feature[self.categorical])
 
     @classmethod
-    def of(cls, model: Any) -> _StackedTrees | None:
-        """The stacked trees of a fitted model, or None when it has none."""
-        predictors = model._predictors
+    def of(cls, predictors: list[list[Any]], known: np.ndarray, f_idx_map: np.ndarray) -> _StackedTrees | None:
+        """The stacked trees of a fitted model's predictors, or None when it has none."""
         if not predictors or not predictors[0]:
             return None
-        known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
         return cls(predictors, known, f_idx_map)
 
     def walks(self, X: np.ndarray) -> bool:
