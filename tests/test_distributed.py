@@ -39,7 +39,7 @@ def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
 
 
 class Workers(threading.Thread):
-    """Start two workers once the fit has created the study; SIGKILL the second once it runs a trial."""
+    """Start two workers once the fit has created the study; SIGKILL the second while it runs a trial."""
 
     def __init__(self, url: str, name: str) -> None:
         super().__init__(daemon=True)
@@ -54,16 +54,24 @@ class Workers(threading.Thread):
         self.procs = [worker(self.url, self.name), worker(self.url, self.name)]
         victim = self.procs[1].pid
         while time.monotonic() < deadline:
-            mine = [
-                t.number
-                for t in _trials(self.url, self.name)
-                if t.state == TrialState.RUNNING and (t.user_attrs.get("automl_owner") or {}).get("pid") == victim
-            ]
-            if mine:
-                os.kill(victim, signal.SIGKILL)
-                self.killed_trials = set(mine)
-                return
+            if self._running(victim):
+                # stopped, it cannot finish the trial between the look and the kill
+                os.kill(victim, signal.SIGSTOP)
+                mine = self._running(victim)
+                if mine:
+                    os.kill(victim, signal.SIGKILL)
+                    self.killed_trials = mine
+                    return
+                os.kill(victim, signal.SIGCONT)
             time.sleep(0.1)
+
+    def _running(self, pid: int) -> set[int]:
+        """The trials the process ``pid`` is running, as the storage says."""
+        return {
+            t.number
+            for t in _trials(self.url, self.name)
+            if t.state == TrialState.RUNNING and (t.user_attrs.get("automl_owner") or {}).get("pid") == pid
+        }
 
 
 def _run_by(trials: list[optuna.trial.FrozenTrial], pids: set[int]) -> int:
