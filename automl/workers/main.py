@@ -11,6 +11,7 @@ a trial at any moment by killing it, whatever the plugin code is doing.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from automl.workers import protocol
+from automl.workers.cores import count_physical_cores
 
 
 def _watch_parent(parent: int) -> None:
@@ -65,6 +67,7 @@ def _import_heavy_modules() -> None:
     except Exception:  # pragma: no cover - imported lazily by the pipelines anyway
         pass
     _import_installed_plugins()
+    count_physical_cores()
 
 
 def _import_installed_plugins() -> None:
@@ -222,6 +225,10 @@ def zygote(fd: int, parent: int) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.simplefilter("ignore")
     _import_heavy_modules()
+    # what the zygote holds now stays shared with its forks: without this the
+    # first collection in each worker writes to every object, copying its page
+    gc.collect()
+    gc.freeze()
     sock = socket.socket(fileno=fd)
     wake = os.pipe()
     os.set_blocking(wake[1], False)

@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from automl.workers.cores import count_physical_cores
 from automl.workers.protocol import Failed, Job, Ready, Reply, Request
 from automl.workers.zygote import close_zygote, give_up_forking, shared_zygote, start_interpreter
 
@@ -213,6 +214,7 @@ def worker_pool(memory_limit: int, n: int) -> Iterator[WorkerPool]:
     if private:
         pool = WorkerPool(memory_limit)
     try:
+        count_physical_cores()
         pool.ensure(n)  # start booting now, while the data is checked
         yield pool
     finally:
