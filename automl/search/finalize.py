@@ -165,7 +165,7 @@ def _refit_now(search: Search, jobs: FitJobs, r: TrialResult) -> Final | None:
     if not jobs.finished(r.number):
         jobs.submit(r.number, r.final_config, search.n_workers)
         jobs.wait([r.number])
-    return Final(jobs.done[r.number][0], r.config, r) if r.number in jobs.done else None
+    return Final(jobs.done[r.number][0].load(), r.config, r) if r.number in jobs.done else None
 
 
 def _unconstrained(search: Search, everyone: list[TrialResult]) -> TrialResult | None:
@@ -192,7 +192,7 @@ def _refit_blend(search: Search, jobs: FitJobs, blend: Blend, best: TrialResult)
     if not all(n in jobs.done for n in blend.numbers):
         logger.info("ensemble members did not all refit in time; using the best pipeline")
         return None
-    fitted = [(f"trial_{m.number}", jobs.done[m.number][0]) for m in blend.members]
+    fitted = [(f"trial_{m.number}", jobs.done[m.number][0].load()) for m in blend.members]
     cls = EnsembleRegressor if search.problem.task == "regression" else EnsembleClassifier
     logger.info("final model: ensemble of %d pipelines %s", len(blend.members), blend.result.members)
     return Final(Pipeline([("ensemble", cls.from_fitted(fitted, blend.weights))]), None, blend.result)
@@ -203,11 +203,11 @@ def _refit_best(search: Search, jobs: FitJobs, ranked: list[TrialResult]) -> Fin
     best = ranked[0]
     jobs.wait([best.number])
     if best.number in jobs.done:
-        return Final(jobs.done[best.number][0], best.config, best)
+        return Final(jobs.done[best.number][0].load(), best.config, best)
     for r in ranked[1:]:
         if r.number in jobs.done or r.number in search.plan.prefit:
-            pipeline = jobs.done[r.number][0] if r.number in jobs.done else search.plan.prefit[r.number]
-            return Final(pipeline, r.config, r)
+            fitted = jobs.done[r.number][0] if r.number in jobs.done else search.plan.prefit[r.number]
+            return Final(fitted.load(), r.config, r)
     for r in ranked[1:3]:
         final = _refit_now(search, jobs, r)
         if final is not None:
@@ -218,7 +218,7 @@ def _refit_best(search: Search, jobs: FitJobs, ranked: list[TrialResult]) -> Fin
 def prefit_final(search: Search, ranked: list[TrialResult]) -> Final | None:
     """The best of the pipelines refit during the search (what a fit interrupted in its final refit keeps)."""
     refit = [r for r in ranked if r.number in search.plan.prefit]
-    return Final(search.plan.prefit[refit[0].number], refit[0].config, refit[0]) if refit else None
+    return Final(search.plan.prefit[refit[0].number].load(), refit[0].config, refit[0]) if refit else None
 
 
 def _refit_need(plan: _Estimates, blend: Any, best: TrialResult, n_workers: int) -> float:

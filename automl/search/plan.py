@@ -26,7 +26,7 @@ from automl.search.selection import ensemble_result
 from automl.search.trial import TrialResult, best_result, ranked
 from automl.workers.pool import Worker, WorkerPool, fatal
 from automl.workers.problem import SharedProblem
-from automl.workers.protocol import Failed, Fit, Fitted, Job, Reply, load_fitted
+from automl.workers.protocol import Failed, Fit, Fitted, FittedFile, Job, Reply
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class RefitPlan:
         self._made_at = -np.inf
         self._made_with = 0
         #: trial number -> pipeline fitted on all rows during the search
-        self.prefit: dict[int, Any] = {}
+        self.prefit: dict[int, FittedFile] = {}
         self.running: Prefit | None = None
         self._failed: set[int] = set()
         #: actual / nominal seconds of the refits done during the search, to calibrate estimates
@@ -185,7 +185,7 @@ class RefitPlan:
         self.running = None
         if isinstance(reply, Fitted):
             w.job = None
-            self.prefit[number] = load_fitted(reply)
+            self.prefit[number] = FittedFile(reply)
             result = next((r for r in self.results if r.number == number), None)
             if result is not None and result.fold_scores:
                 took = self.budget.now() - started

@@ -13,7 +13,7 @@ from automl.budget import Budget
 from automl.pipeline.build import TrialConfig
 from automl.workers.pool import Worker, WorkerPool, fatal
 from automl.workers.problem import SharedProblem
-from automl.workers.protocol import Failed, Fit, Fitted, Job, load_fitted
+from automl.workers.protocol import Failed, Fit, Fitted, FittedFile, Job
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class FitJobs:
     budget : Budget
         The fit's clock.
     prefit : dict
-        Trial number -> pipeline already fitted on all rows during the search (reused, not fitted again).
+        Trial number -> pipeline already fitted on all rows during the search (reused, not fitted again), in its file.
     n_workers : int
         Workers of the search (the pool keeps one more).
     build : callable
@@ -44,7 +44,7 @@ class FitJobs:
         pool: WorkerPool,
         shared: SharedProblem,
         budget: Budget,
-        prefit: dict[int, Any],
+        prefit: dict[int, FittedFile],
         n_workers: int,
         build: Callable[[TrialConfig, int], Any],
     ) -> None:
@@ -56,7 +56,8 @@ class FitJobs:
         self.build = build
         self.pending: list[tuple[int, TrialConfig, int]] = []
         self.running: dict[Worker, int] = {}
-        self.done: dict[int, tuple[Any, float]] = {}
+        #: trial number -> (the fitted pipeline's file, seconds); read with ``.load()`` when used
+        self.done: dict[int, tuple[FittedFile, float]] = {}
         #: single-row latency of each refit pipeline, when the problem asks workers to measure it
         self.row_seconds: dict[int, float] = {}
         self.failed: dict[int, str] = {}
@@ -134,7 +135,7 @@ class FitJobs:
                 self.pool.kill(w)
             elif isinstance(reply, Fitted):
                 w.job = None
-                self.done[key] = (load_fitted(reply), float(reply.seconds))
+                self.done[key] = (FittedFile(reply), float(reply.seconds))
                 if reply.row_seconds is not None:
                     self.row_seconds[key] = float(reply.row_seconds)
                 logger.debug("refit of %s (%s): %.1fs", key, self.names.get(key, key), float(reply.seconds))

@@ -19,7 +19,7 @@ A worker says :class:`Ready` once, when it has started. ``pipeline`` fields
 hold cloudpickle bytes, so a plugin's classes need not be importable by name.
 A pipeline fitted on all rows comes back in a file (cloudpickle, written next
 to the problem's file): a large model is then never held as bytes as well, in
-either process. :func:`load_fitted` reads it and deletes the file.
+either process. :class:`FittedFile` reads it, when the pipeline is used, and deletes the file.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class Fitted:
     """A fit on all rows finished: the file of the fitted pipeline, the seconds it took, its row latency.
 
     ``path`` holds the pipeline pickled with cloudpickle (read it with
-    :func:`load_fitted`). ``row_seconds`` is the fitted pipeline's single-row
+    :class:`FittedFile`). ``row_seconds`` is the fitted pipeline's single-row
     latency when the problem asks for it (``Problem.measure_latency``), else None.
     """
 
@@ -128,16 +128,40 @@ class Fitted:
     row_seconds: float | None = None
 
 
-def load_fitted(reply: Fitted) -> Any:
-    """The pipeline of a :class:`Fitted` reply, read from its file, which is then deleted."""
-    import cloudpickle
+class FittedFile:
+    """A pipeline fitted on all rows, left in its worker's file until it is used.
 
-    try:
-        with open(reply.path, "rb") as fh:
-            return cloudpickle.load(fh)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(reply.path)
+    The parent receives refits it may never use: the refit plan changes as
+    trials finish, and an ensemble can give way to its best member. Read at
+    once, each would hold its whole model in the parent (an extra-trees
+    regressor on diamonds: 240 MB); files nobody reads are deleted with the
+    pool's (:meth:`automl.workers.pool.WorkerPool.sweep`). :meth:`load` reads
+    the file once, deletes it and keeps the pipeline.
+
+    Parameters
+    ----------
+    reply : Fitted
+        The worker's reply naming the file.
+    """
+
+    def __init__(self, reply: Fitted) -> None:
+        self.path = reply.path
+        self._pipeline: Any = None
+        self._read = False
+
+    def load(self) -> Any:
+        """The fitted pipeline (cloudpickle), read from the file the first time."""
+        if not self._read:
+            import cloudpickle
+
+            try:
+                with open(self.path, "rb") as fh:
+                    self._pipeline = cloudpickle.load(fh)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+            self._read = True
+        return self._pipeline
 
 
 @dataclass(frozen=True)
@@ -170,7 +194,7 @@ class Job:
 
 
 __all__ = [
-    "load_fitted",
+    "FittedFile",
     "Continue",
     "Evaluate",
     "Evaluated",
