@@ -68,10 +68,10 @@ def rows_per_second(predict: Any, X: Any, min_seconds: float = 0.5) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _timings(target: Any, task: str, X_test: Any, calls: int, seed: int, **record: Any) -> dict:
-    """``record`` with the single-row latency (median, p99) and the batch throughput of ``target``; printed."""
+def _timings(target: Any, task: str, X_test: Any, calls: int, **record: Any) -> dict:
+    """``record`` with the single-row latency (median, p99; rows drawn by its ``seed``) and throughput; printed."""
     predict = _method(target, task)
-    median, p99 = single_row_ms(predict, X_test, calls, seed)
+    median, p99 = single_row_ms(predict, X_test, calls, record["seed"])
     record |= {
         "row_ms_median": round(median, 3),
         "row_ms_p99": round(p99, 3),
@@ -102,7 +102,7 @@ def measure(name: str, budget: float, seed: int, calls: int, save: Path | None =
         final = _describe(model) if framework == "project" else "hgb"
         for label, target in targets.items():
             about = {"table": name, "framework": label, "budget": budget, "seed": seed, "fit_s": round(fit_s, 2)}
-            out.append(_timings(target, table.task, X_test, calls, seed, **about, final=final))
+            out.append(_timings(target, table.task, X_test, calls, **about, final=final))
     return out
 
 
@@ -113,7 +113,7 @@ def measure_saved(path: Path, calls: int, seed: int) -> list[dict]:
     model, X_test, task = joblib.load(path)
     targets = {"project": model, "project.best_pipeline_": model.best_pipeline_}
     return [
-        _timings(target, task, X_test, calls, seed, table=path.stem, framework=label, final=_describe(model))
+        _timings(target, task, X_test, calls, seed=seed, table=path.stem, framework=label, final=_describe(model))
         for label, target in targets.items()
     ]
 
