@@ -30,6 +30,7 @@ from automl.pipeline.columns import PrepareColumns
 from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
 from automl.pipeline.lean import transform_op
 from automl.pipeline.lean_predict import lean_member
+from automl.pipeline.lean_trees import forest_op
 
 
 def _new_rows() -> pd.DataFrame:
@@ -168,6 +169,26 @@ def test_regressors_in_lean_form_predict_as_the_pipeline_does(forest):
     expected = (2 * pipe.predict(_new_rows()) + ens.estimators_[1].predict(_new_rows())) / 3
     for _ in range(2):
         np.testing.assert_allclose(ens.predict(_new_rows()), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("forest", [RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor])
+def test_a_forest_walked_whole_on_a_few_rows_predicts_as_scikit_learn_does(forest):
+    # trained on missing values, so that nodes send them left or right; three
+    # classes; rows one at a time and a few together, with missing values and
+    # values exactly on the thresholds
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 5)).astype(np.float32)
+    X[rng.random(X.shape) < 0.15] = np.nan
+    y = (np.nan_to_num(X[:, 0]) + np.isnan(X[:, 1]) > 0.3).astype(int) + (np.nan_to_num(X[:, 2]) > 1)
+    model = forest(n_estimators=25, random_state=0).fit(X, y)
+    method = "predict" if forest is RandomForestRegressor else "predict_proba"
+    op = forest_op(model, method)
+    tree = model.estimators_[0].tree_
+    on_threshold = X[:8].copy()
+    on_threshold[:, tree.feature[0]] = tree.threshold[0]
+    for rows in [X[:1], X[5:6], X[:20], on_threshold, np.full((2, 5), np.nan, dtype=np.float32)]:
+        _assert_identical(op(rows), getattr(model, method)(rows))
+    _assert_identical(op(X), getattr(model, method)(X))  # many rows: tree by tree
 
 
 class _WrongLean(ClassifierMixin, BaseEstimator):

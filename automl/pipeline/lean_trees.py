@@ -31,29 +31,75 @@ FORESTS = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, 
 
 
 def forest_op(forest: Any, method: str) -> LeanOp | None:
-    """A forest's mean over its trees, tree by tree as scikit-learn sums it, without a check and a thread per tree."""
+    """A forest's mean over its trees, tree by tree as scikit-learn sums it, without a check and a thread per tree.
+
+    On a few rows all trees are walked at once (:class:`_StackedForest`, built on
+    the first such call); on more, each tree is called in turn.
+    """
     if forest.n_outputs_ != 1:
         return None
     trees = [e.tree_ for e in forest.estimators_]
     classifier = hasattr(forest, "classes_")
     if classifier != (method == "predict_proba"):
         return getattr(forest, method)
+    n = int(forest.n_classes_) if classifier else 1
+    stacked: list[_StackedForest] = []
 
     def run(X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)
-        if classifier:
-            n = int(forest.n_classes_)
+        if X.shape[0] <= FEW_ROWS:
+            if not stacked:
+                stacked.append(_StackedForest(trees, n))
+            out = stacked[0].total(X)
+        else:
             out = np.zeros((X.shape[0], n), dtype=np.float64)
             for tree in trees:
                 out += tree.predict(X)[:, :n]
-        else:
-            out = np.zeros(X.shape[0], dtype=np.float64)
-            for tree in trees:
-                out += tree.predict(X)[:, 0]
         out /= len(trees)
-        return out
+        return out if classifier else out[:, 0]
 
     return run
+
+
+class _StackedForest:
+    """The nodes of a forest's trees in one set of arrays, leaves pointing at themselves.
+
+    Each pass moves every tree one level down, as scikit-learn's ``Tree.apply``
+    moves one: a missing value to the node's missing side, else left when the
+    value (a float32, compared as a double) is at most the threshold. The
+    leaves' values are then added tree after tree, as the forest adds them.
+    """
+
+    def __init__(self, trees: list[Any], n_values: int) -> None:
+        sizes = np.array([t.node_count for t in trees])
+        offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+        shift = np.repeat(offsets, sizes)
+        left = np.concatenate([t.children_left for t in trees])
+        right = np.concatenate([t.children_right for t in trees])
+        leaf = left == -1
+        own = np.arange(len(left))
+        self.feature = np.where(leaf, 0, np.concatenate([t.feature for t in trees])).astype(np.int32)
+        self.threshold = np.where(leaf, np.inf, np.concatenate([t.threshold for t in trees]))
+        missing_left = np.concatenate([np.asarray(t.missing_go_to_left, dtype=bool) for t in trees])  # False: right
+        self.missing_left = np.where(leaf, True, missing_left)
+        children = [np.where(leaf, own, right + shift), np.where(leaf, own, left + shift)]
+        self.children = np.column_stack(children).astype(np.int32)  # a forest holds far fewer than 2**31 nodes
+        self.value = np.concatenate([t.value[:, 0, :n_values] for t in trees])
+        self.roots = offsets
+        self.depth = max(int(t.max_depth) for t in trees)
+
+    def total(self, X: np.ndarray) -> np.ndarray:
+        """The sum over the trees of each row's leaf values, added tree after tree from zero."""
+        rows = np.arange(X.shape[0])[:, None]
+        node = np.broadcast_to(self.roots, (X.shape[0], len(self.roots)))
+        missing = np.isnan(X).any()
+        for _ in range(self.depth):
+            x = X[rows, self.feature[node]]
+            left = x <= self.threshold[node]
+            if missing:
+                left = np.where(np.isnan(x), self.missing_left[node], left)
+            node = self.children[node, left.astype(np.intp)]
+        return np.cumsum(self.value[node], axis=1)[:, -1]
 
 
 HIST_GRADIENT_BOOSTING = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
