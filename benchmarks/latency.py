@@ -176,17 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--saved", type=Path, help="measure the fits kept in this folder again instead of fitting")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
-    records = []
     if args.saved is not None:
-        print(saved_markdown([r for p in sorted(args.saved.glob("*.joblib")) for r in measure_saved(p, args.calls, 0)]))
-        return 0
-    for name in args.tables:
-        records += measure(name, args.budget, args.seed, args.calls, args.save)
+        records = [r for p in sorted(args.saved.glob("*.joblib")) for r in measure_saved(p, args.calls, args.seed)]
+    else:
+        records = [r for name in args.tables for r in measure(name, args.budget, args.seed, args.calls, args.save)]
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with args.out.open("a") as fh:
             fh.writelines(json.dumps(r) + "\n" for r in records)
-    print(markdown(records))
+    print(saved_markdown(records) if args.saved is not None else markdown(records))
     return 0
 
 
