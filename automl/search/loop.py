@@ -369,7 +369,9 @@ class Search:
             partial(self.builder.build, final=True),
         )
         if self.plan.running is not None:
-            jobs.adopt(self.plan.running.worker, self.plan.running.number, "the best pipeline")
+            number = self.plan.running.number
+            name = next((r.model for r in self.results if r.number == number), f"trial {number}")
+            jobs.adopt(self.plan.running.worker, number, name)
             self.plan.running = None
         return jobs
 
