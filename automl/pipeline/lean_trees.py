@@ -43,14 +43,15 @@ def forest_op(forest: Any, method: str) -> LeanOp | None:
     if classifier != (method == "predict_proba"):
         return getattr(forest, method)
     n = int(forest.n_classes_) if classifier else 1
-    stacked: list[_StackedForest] = []
+    stacked: _StackedForest | None = None
 
     def run(X: np.ndarray) -> np.ndarray:
+        nonlocal stacked
         X = np.asarray(X, dtype=np.float32)
         if X.shape[0] <= FEW_ROWS:
-            if not stacked:
-                stacked.append(_StackedForest(trees, n))
-            out = stacked[0].total(X)
+            if stacked is None:
+                stacked = _StackedForest(trees, n)
+            out = stacked.total(X)
         else:
             out = np.zeros((X.shape[0], n), dtype=np.float64)
             for tree in trees:

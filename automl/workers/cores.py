@@ -6,12 +6,12 @@ from __future__ import annotations
 def count_physical_cores() -> int:
     """Have joblib count the physical cores now, and return the count.
 
-    LightGBM and scikit-learn ask joblib for it, which runs ``lscpu`` the first
-    time in each process. Asked first after a fit, the child starts as a copy of
-    the process at its largest: the first ``predict`` waits for it, and
-    ``getrusage`` counts the process's peak again for the child. Asked at the
-    start of a fit (and in the zygote, whose forks inherit the answer), it costs
-    neither.
+    scikit-learn (kNN, HistGradientBoosting) asks joblib for it, which runs
+    ``lscpu`` the first time in each process. Asked first after a fit, the
+    child starts as a copy of the process at its largest: the first ``predict``
+    waits for it, and ``getrusage`` counts the process's peak again for the
+    child. Asked at the start of a fit, the child is counted at the process's
+    size then; asked in the zygote, its forks inherit the answer.
     """
     import joblib
 
