@@ -15,6 +15,7 @@ from conftest import FAST
 from optuna.trial import TrialState
 
 from automl import AutoML
+from automl.search import resume
 
 QUIET = {k: v for k, v in FAST.items() if k != "random_state"}
 
@@ -162,3 +163,16 @@ def test_a_fit_killed_with_sigkill_is_continued(tmp_path, breast_cancer, request
     assert not running & set(shown.trial)  # ... the stale trials are not
     new = set(shown[~shown.earlier].trial)
     assert new and min(new) > max(finished | running)  # nothing finished was run again
+
+
+def test_a_stale_trial_whose_result_was_stored_is_not_read_back(monkeypatch):
+    # the process stored the result, then died before telling the study how the trial ended
+    study = optuna.create_study()
+    trial = study.ask()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    study._storage.set_trial_user_attr(trial._trial_id, resume.RESULT_ATTR, {"status": "ok"})
+    study._storage.set_trial_user_attr(trial._trial_id, resume.OWNER_ATTR, {**resume.owner(), "pid": gone.pid})
+    assert resume.fail_stale(study) == [trial.number]
+    monkeypatch.setattr(resume, "decode", lambda number, params, stored, space: number)  # any result reads back
+    assert resume.stored_results(study, space=None) == []  # failed as stale: not a result

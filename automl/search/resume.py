@@ -124,7 +124,7 @@ def stored_results(
     space: SearchSpace,
     skip: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> list[TrialResult]:
-    """The results stored in ``study`` by finished trials, other than the numbers in ``skip``.
+    """The results stored in ``study`` by finished trials, other than the numbers in ``skip`` and stale ones.
 
     A trial whose configuration this search cannot rebuild (a model whose plugin
     is not installed here) is left out, with a log line.
@@ -133,7 +133,9 @@ def stored_results(
     missing: list[int] = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)):
         stored = t.user_attrs.get(RESULT_ATTR)
-        if stored is None or t.number in skip:
+        # stale: its process stopped before telling the study how it ended (perhaps just after
+        # storing the result): failed, and not a result, as the sampler sees it
+        if stored is None or t.number in skip or STALE_ATTR in t.user_attrs:
             continue
         try:
             out.append(decode(t.number, t.params, stored, space))
