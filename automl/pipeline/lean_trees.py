@@ -62,7 +62,40 @@ def forest_op(forest: Any, method: str) -> LeanOp | None:
     return run
 
 
-class _StackedForest:
+class _Stacked:
+    """Trees' nodes in one set of arrays, leaves pointing at themselves, walked together one level per pass.
+
+    ``feature``, ``threshold``, ``missing_left`` and ``children`` (right, left)
+    are per node; ``roots`` are the trees' first nodes. A value goes left when
+    it is at most the threshold (:meth:`_left`), to the node's missing side
+    when it is missing.
+    """
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    children: np.ndarray
+    roots: np.ndarray
+    depth: int
+
+    def leaves(self, X: np.ndarray) -> np.ndarray:
+        """The leaf each row reaches in each tree: shape (rows, trees)."""
+        rows = np.arange(X.shape[0])[:, None]
+        node = np.broadcast_to(self.roots, (X.shape[0], len(self.roots)))
+        missing = np.isnan(X).any()
+        for _ in range(self.depth):
+            x = X[rows, self.feature[node]]
+            left = self._left(node, x)
+            if missing:
+                left = np.where(np.isnan(x), self.missing_left[node], left)
+            node = self.children[node, left.astype(np.intp)]
+        return node
+
+    def _left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return x <= self.threshold[node]
+
+
+class _StackedForest(_Stacked):
     """The nodes of a forest's trees in one set of arrays, leaves pointing at themselves.
 
     Each pass moves every tree one level down, as scikit-learn's ``Tree.apply``
@@ -91,16 +124,7 @@ class _StackedForest:
 
     def total(self, X: np.ndarray) -> np.ndarray:
         """The sum over the trees of each row's leaf values, added tree after tree from zero."""
-        rows = np.arange(X.shape[0])[:, None]
-        node = np.broadcast_to(self.roots, (X.shape[0], len(self.roots)))
-        missing = np.isnan(X).any()
-        for _ in range(self.depth):
-            x = X[rows, self.feature[node]]
-            left = x <= self.threshold[node]
-            if missing:
-                left = np.where(np.isnan(x), self.missing_left[node], left)
-            node = self.children[node, left.astype(np.intp)]
-        return np.cumsum(self.value[node], axis=1)[:, -1]
+        return np.cumsum(self.value[self.leaves(X)], axis=1)[:, -1]
 
 
 HIST_GRADIENT_BOOSTING = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
@@ -143,7 +167,7 @@ def hist_gradient_boosting_op(model: Any, method: str, frame: bool) -> LeanOp | 
     return run
 
 
-class _StackedTrees:
+class _StackedTrees(_Stacked):
     """The nodes of all trees of a HistGradientBoosting model in one set of arrays, leaves pointing at themselves.
 
     A node on a category sends a value left when it is in the node's set of
@@ -198,25 +222,17 @@ class _StackedTrees:
 
     def raw(self, X: np.ndarray, baseline: np.ndarray) -> np.ndarray:
         """The raw predictions: baseline, then each tree's leaf value added in the models' order."""
-        rows = np.arange(X.shape[0])[:, None]
-        node = np.broadcast_to(self.roots, (X.shape[0], len(self.roots)))
-        missing = np.isnan(X).any()
-        for _ in range(self.depth):
-            x = X[rows, self.feature[node]]
-            left = x <= self.threshold[node]
-            if self.categories is not None:
-                left = self._categorical(node, x, left)
-            if missing:
-                nan = np.isnan(x)
-                left = np.where(nan, self.missing_left[node], left)
-            node = self.children[node, left.astype(np.intp)]
-        values = self.value[node]
+        values = self.value[self.leaves(X)]
         k = self.per_iteration
         raw = np.empty((X.shape[0], k), dtype=baseline.dtype, order="F")
         for j in range(k):
             steps = np.column_stack([np.broadcast_to(baseline[:, j], (X.shape[0],)), values[:, j::k]])
             raw[:, j] = np.cumsum(steps, axis=1)[:, -1]
         return raw
+
+    def _left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
+        left = x <= self.threshold[node]
+        return left if self.categories is None else self._categorical(node, x, left)
 
     def _categorical(self, node: np.ndarray, x: np.ndarray, left: np.ndarray) -> np.ndarray:
         """``left`` with the nodes on a category decided by their sets of categories."""
