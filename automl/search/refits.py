@@ -125,14 +125,8 @@ class FitJobs:
             self.running[w] = key
 
     def _collect(self, timeout: float) -> None:
-        """Read the running fits' replies for up to ``timeout`` seconds, and the workers still starting.
-
-        A worker says it is ready in a message; unread, the queued fits would
-        wait for the running ones (a long refit carried on from the search
-        would hold up the final model's).
-        """
-        starting = [w for w in self.pool.workers if not w.ready and w not in self.running]
-        for w, reply in self.pool.poll(timeout, workers=[*self.running, *starting]):
+        """Read the running fits' replies for up to ``timeout`` seconds (the pool reads starting workers' Ready)."""
+        for w, reply in self.pool.poll(timeout, workers=list(self.running)):
             key = self.running.pop(w, None)
             if key is None:
                 if reply is None:  # died while starting: replaced by the next pump

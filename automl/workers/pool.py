@@ -164,11 +164,14 @@ class WorkerPool:
             return False
 
     def poll(self, timeout: float, workers: Iterable[Worker] | None = None) -> list[tuple[Worker, Reply | None]]:
-        """Wait up to ``timeout`` seconds for replies; ``None`` means the worker died.
+        """Wait up to ``timeout`` seconds for replies of ``workers`` (all by default); ``None`` means a worker died.
 
-        :class:`~automl.workers.protocol.Ready` is read here (it marks the worker ready), never returned.
+        :class:`~automl.workers.protocol.Ready` is read here (it marks the worker ready), never returned,
+        from every worker still starting, even one not among ``workers``: unread, it would never be ready
+        (a starting worker that dies is reported too).
         """
         pool = list(self.workers if workers is None else workers)
+        pool += [w for w in self.workers if not w.ready and w not in pool]
         if not pool:
             time.sleep(max(0.0, min(timeout, 0.05)))
             return []
