@@ -11,7 +11,15 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from automl.evaluation.cross_validation import Problem, TrialPruned, evaluate, fit_full, predictions
+from automl.evaluation.cross_validation import (
+    KEEP,
+    Problem,
+    TrialPruned,
+    covering_folds,
+    evaluate,
+    fit_full,
+    predictions,
+)
 from automl.evaluation.folds import make_splits
 from automl.evaluation.metrics import resolve_metric
 from automl.registry import collect_components, get_plugin_manager
@@ -116,6 +124,25 @@ def test_a_finished_evaluation_is_never_pruned(metrics):
     ev = evaluate(LinearRegression(), problem, on_fold=on_fold)
     assert seen == list(range(len(problem.splits) - 1))
     assert len(ev.fold_scores) == len(problem.splits)
+
+
+def test_covering_folds_is_one_whole_pass_over_the_rows():
+    y = np.arange(60.0)
+    assert covering_folds(make_splits(4, y, "regression", 0)[0]) == 4
+    repeated, description = make_splits("auto", y, "regression", 0)
+    assert description.endswith("x2") and len(repeated) == 10 and covering_folds(repeated) == 5
+    # time-ordered folds never validate the first rows: the pass covers what all folds validate
+    assert covering_folds(make_splits(3, y, "regression", 0, time=np.arange(60))[0]) == 3
+
+
+def test_a_stopped_evaluation_keeps_its_folds_after_a_whole_pass(metrics):
+    problem = regression_problem(metrics)
+    problem.splits = make_splits("auto", problem.y, "regression", 0)[0]  # 5 folds, twice
+    ev = evaluate(LinearRegression(), problem, on_fold=lambda i, score: KEEP if i >= 4 else True)
+    assert len(ev.fold_scores) == 5 and not np.isnan(ev.oof).any()
+    # before every row has been validated, keeping is not possible: the trial is pruned
+    with pytest.raises(TrialPruned, match="before every row was validated"):
+        evaluate(LinearRegression(), problem, on_fold=lambda i, score: KEEP)
 
 
 def test_a_non_finite_score_raises(metrics):

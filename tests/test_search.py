@@ -22,11 +22,13 @@ def rmse():
     return resolve_metric("rmse", "regression", collect_components(get_plugin_manager(entry_points=False)).metrics)
 
 
-def make_search(rmse, budget_seconds=60.0, ensemble=True, n_folds=2):
+def make_search(rmse, budget_seconds=60.0, ensemble=True, n_folds=2, repeats=1):
     rng = np.random.default_rng(0)
     y = rng.normal(size=100)
-    parts = np.array_split(np.arange(100), n_folds)
-    splits = [(np.setdiff1d(np.arange(100), part), part) for part in parts]
+    splits = []
+    for _ in range(repeats):
+        parts = np.array_split(rng.permutation(100) if splits else np.arange(100), n_folds)
+        splits += [(np.setdiff1d(np.arange(100), part), part) for part in parts]
     problem = Problem(
         X=pd.DataFrame({"a": y}), y=y, y_codes=y, classes=None, splits=splits, metric=rmse, task="regression"
     )
@@ -191,6 +193,23 @@ def test_a_trial_that_cannot_finish_within_its_limit_stops_after_a_fold(rmse):
     search.results.append(TrialResult(number=1, config=r.config, status="timeout", duration=4.0, needed=r.needed))
     assert search.pacing.cap("forest", 50.0) is None  # 40 s would be most of the 50 s left
     assert search.pacing.cap("forest", 200.0) == pytest.approx(30.0)  # capped at half the budget
+
+
+def test_a_trial_that_cannot_finish_its_repeated_folds_is_kept_after_a_whole_pass(rmse):
+    search, clock, _ = make_search(rmse, budget_seconds=60.0, n_folds=5, repeats=2)
+    clock.t = 42.0
+    # 2 s a fold: 8 folds left need 16 s, past the search's end, but the pass (3 more folds) fits
+    r = running(0, started=38.0, kill_at=70.0, folds=[1.0, 1.0])
+    end = search.plan.search_end()
+    assert 42.0 + 16.0 > end > 42.0 + 1.2 * 6.0
+    assert search.pacing.can_finish(r, end) and not r.stopped
+    clock.t = 48.0
+    r.folds += [1.0] * 3  # the pass is done: stopped, and its folds are kept
+    assert not search.pacing.can_finish(r, end)
+    assert r.keep and "5 of 10 folds" in r.stopped
+    # one that cannot finish even the pass is stopped with nothing kept
+    r = running(1, started=30.0, kill_at=70.0, folds=[1.0])
+    assert not search.pacing.can_finish(r, end) and not r.keep
 
 
 def test_a_trial_that_would_end_after_the_search_stops_after_a_fold(rmse):

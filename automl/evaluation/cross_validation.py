@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,10 @@ from automl.evaluation.latency import ROW_CALLS, row_seconds
 from automl.evaluation.metrics import Metric
 from automl.pipeline.build import fit_weighted
 
-FoldCallback = Callable[[int, float], bool]
+#: ``on_fold(fold, score)``: True goes on, False prunes, :data:`KEEP` stops and keeps the folds done
+FoldCallback = Callable[[int, float], bool | Literal["keep"]]
+#: the answer of ``on_fold`` that stops an evaluation but keeps its folds when they validate every row
+KEEP: Literal["keep"] = "keep"
 
 
 class TrialPruned(Exception):
@@ -169,9 +172,13 @@ def evaluate(
     problem : Problem
         Data, folds and metric.
     on_fold : callable, optional
-        ``on_fold(fold, score) -> bool`` after each fold but the last; returning
-        False stops the evaluation with :class:`TrialPruned`. It is not called
-        after the last fold: a finished evaluation is never thrown away.
+        ``on_fold(fold, score)`` after each fold but the last; returning False
+        stops the evaluation with :class:`TrialPruned`. Returning :data:`KEEP`
+        stops it too, but returns the folds done when they validate every row
+        that all the folds validate (a whole pass of repeated folds, see
+        :func:`covering_folds`); otherwise it raises :class:`TrialPruned` too.
+        It is not called after the last fold: a finished evaluation is never
+        thrown away.
     fold_indices : sequence of int, optional
         Evaluate only these folds (default: all).
 
@@ -185,6 +192,9 @@ def evaluate(
     seen = np.zeros(len(X))
     out = Evaluation()
     folds = list(range(len(problem.splits)) if fold_indices is None else fold_indices)
+    validated = np.zeros(len(X), dtype=bool)
+    for i in folds:
+        validated[problem.splits[i][1]] = True
     for n_done, i in enumerate(folds, start=1):
         train, valid = problem.splits[i]
         est = clone(estimator)
@@ -206,12 +216,37 @@ def evaluate(
             out.row_seconds = row_seconds(est, X.iloc[valid[:ROW_CALLS]], problem.task)
         oof[valid] += pred
         seen[valid] += 1
-        if on_fold is not None and n_done < len(folds) and not on_fold(i, float(score)):
+        if on_fold is None or n_done == len(folds):
+            continue
+        answer = on_fold(i, float(score))
+        if answer == KEEP:
+            if not (seen > 0)[validated].all():
+                raise TrialPruned(f"stopped after fold {i}, before every row was validated")
+            break
+        if not answer:
             raise TrialPruned(f"pruned after fold {i}")
     # rows validated more than once (repeated folds) get their mean prediction
     with np.errstate(invalid="ignore", divide="ignore"):
         out.oof = oof / (seen[:, None] if oof.ndim == 2 else seen)
     return out
+
+
+def covering_folds(splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> int:
+    """How many of the first folds validate every row that all of ``splits`` validate.
+
+    For k folds repeated r times this is k: after one whole pass, every row
+    has an out-of-fold prediction, so an evaluation stopped there is complete
+    (if noisier). For plain k folds it is k.
+    """
+    if not splits:
+        return 0
+    every = np.unique(np.concatenate([valid for _, valid in splits]))
+    covered = np.zeros(int(every.max()) + 1, dtype=bool)
+    for n, (_, valid) in enumerate(splits, start=1):
+        covered[valid] = True
+        if covered[every].all():
+            return n
+    return len(splits)
 
 
 def fit_full(estimator: Any, problem: Problem) -> tuple[Any, float]:
@@ -226,7 +261,9 @@ def fit_full(estimator: Any, problem: Problem) -> tuple[Any, float]:
 __all__ = [
     "Evaluation",
     "Problem",
+    "KEEP",
     "TrialPruned",
+    "covering_folds",
     "evaluate",
     "fit_full",
     "learned_params",

@@ -20,7 +20,7 @@ import optuna
 
 from automl import budget as rules
 from automl.budget import Budget
-from automl.evaluation.cross_validation import Evaluation, Problem, median_params
+from automl.evaluation.cross_validation import Evaluation, Problem, covering_folds, median_params
 from automl.pipeline.build import PipelineBuilder
 from automl.search.distributed import DeadlinePlan, StudyLink
 from automl.search.pacing import Pacing, RunningTrial
@@ -125,7 +125,7 @@ class Search:
         #: no time limit: batches told in trial order, so runs repeat exactly
         self.deterministic = not budget.limited
         self.results: list[TrialResult] = []
-        self.pacing = Pacing(budget, len(problem.splits), self.results)
+        self.pacing = Pacing(budget, len(problem.splits), self.results, covering_folds(problem.splits))
         plan_args = (budget, problem, self.results, self.n_workers, settings.ensemble)
         self.plan = DeadlinePlan(*plan_args, study=settings.study) if settings.worker else RefitPlan(*plan_args)
         self.shared = SharedProblem(pool, problem)
@@ -272,13 +272,16 @@ class Search:
         if isinstance(reply, Loaded) or r is None or reply.job != r.job:
             return
         if isinstance(reply, FoldScored):
-            self.pool.send(w, Continue(self._go_on(r, reply.score)))
+            go = self._go_on(r, reply.score)
+            self.pool.send(w, Continue(go, keep=r.keep))
             return
         del running[w]
         w.job = None
         if fatal(reply):
             self.pool.kill(w)
         if isinstance(reply, Evaluated):
+            if r.keep:
+                logger.info("trial %d kept with its first %d folds (%s)", r.job, len(r.folds), r.stopped)
             self._finish(study, r, "ok", ev=reply.evaluation)
         elif isinstance(reply, Pruned):
             # stopped by the search because it could not finish in time, or pruned for its score

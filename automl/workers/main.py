@@ -178,10 +178,14 @@ class _Worker:
         return protocol.Failed(getattr(request, "job", -1), f"unknown request {request!r}")
 
     def _on_fold(self, job: int) -> Any:
-        def on_fold(fold: int, score: float) -> bool:
+        from automl.evaluation.cross_validation import KEEP
+
+        def on_fold(fold: int, score: float) -> bool | str:
             self.conn.send(protocol.FoldScored(job, fold, score))
             answer = self.conn.recv()
-            return isinstance(answer, protocol.Continue) and answer.go
+            if not isinstance(answer, protocol.Continue):
+                return False
+            return KEEP if answer.keep and not answer.go else answer.go
 
         return on_fold
 

@@ -10,7 +10,7 @@ what it is, its fields say the rest, so no reader counts tuple positions.
     Load(problem, path, import_path)   ->   Loaded(problem)
     Forget()                           ->   (nothing)
     Evaluate(job, pipeline, ...)       ->   FoldScored(job, fold, score)   (after each fold but the last,
-                                        <-  Continue(go)                    when report_folds is set)
+                                        <-  Continue(go, keep)              when report_folds is set)
                                        ->   Evaluated(job, evaluation) | Pruned(job, reason) | Failed(...)
     Fit(job, pipeline, n_threads)      ->   Fitted(job, path, seconds) | Failed(...)
     Exit()                             ->   the process exits with code 0
@@ -67,9 +67,14 @@ class Fit:
 
 @dataclass(frozen=True)
 class Continue:
-    """The answer to :class:`FoldScored`: go on with the next fold, or stop (the trial is pruned)."""
+    """The answer to :class:`FoldScored`: go on with the next fold, or stop (the trial is pruned).
+
+    With ``keep``, a stopped evaluation returns the folds done when they
+    validate every row (a whole pass of repeated folds), instead of being pruned.
+    """
 
     go: bool
+    keep: bool = False
 
 
 @dataclass(frozen=True)
