@@ -165,6 +165,19 @@ def test_a_fit_killed_with_sigkill_is_continued(tmp_path, breast_cancer, request
     assert new and min(new) > max(finished | running)  # nothing finished was run again
 
 
+def test_a_trial_its_process_never_claimed_is_stale_after_a_few_seconds(monkeypatch):
+    # the process created the trial and was killed before recording itself as its owner
+    study = optuna.create_study()
+    trial = study.ask()
+    assert resume.fail_stale(study) == []  # just created: its process may be about to claim it
+    later = time.time() + resume.UNCLAIMED_SECONDS + 1
+    monkeypatch.setattr(resume.time, "time", lambda: later)
+    assert resume.fail_stale(study, ours={trial.number}) == []  # this process's own trial
+    assert resume.fail_stale(study) == [trial.number]
+    stale = study.get_trials()[0]
+    assert stale.state == TrialState.FAIL and "before claiming it" in stale.user_attrs[resume.STALE_ATTR]
+
+
 def test_a_stale_trial_whose_result_was_stored_is_not_read_back(monkeypatch):
     # the process stored the result, then died before telling the study how the trial ended
     study = optuna.create_study()

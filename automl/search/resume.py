@@ -37,6 +37,9 @@ STALE_ATTR = "automl_stale"
 HEARTBEAT_SECONDS = 10.0
 #: a running trial whose heartbeat is older than this is stale (its process or machine is gone)
 STALE_SECONDS = 60.0
+#: a running trial that no process has claimed this long after its start is stale: a process claims
+#: its trial right after creating it, so its process stopped in between
+UNCLAIMED_SECONDS = 5.0
 #: out-of-fold predictions larger than this many values are not stored (the trial can still be refit)
 MAX_STORED_OOF = 500_000
 
@@ -151,8 +154,10 @@ def fail_stale(study: optuna.Study, ours: Collection[int] = ()) -> list[int]:
 
     A trial is stale when its owner ran on this host and that process has ended
     (or had this process's number: a process of a container restarted),
-    or when its heartbeat (or its start, without one) is older than
-    :data:`STALE_SECONDS`. ``ours`` are the trials this process runs.
+    or when nobody claimed it :data:`UNCLAIMED_SECONDS` after its start (its
+    process stopped between creating and claiming it), or when its heartbeat
+    (or its start, without one) is older than :data:`STALE_SECONDS`.
+    ``ours`` are the trials this process runs.
     """
     failed = []
     me = owner()
@@ -176,6 +181,10 @@ def _stale(t: optuna.trial.FrozenTrial, me: dict[str, Any]) -> str | None:
     if who.get("host") == me["host"] and who.get("pid") is not None:
         if who["pid"] == me["pid"] or not _alive(int(who["pid"])):
             return f"process {who['pid']} on {who['host']} stopped while the trial ran"
+    if not who and t.datetime_start is not None:
+        unclaimed = time.time() - t.datetime_start.timestamp()
+        if unclaimed > UNCLAIMED_SECONDS:
+            return f"its process stopped while the trial ran, before claiming it ({unclaimed:.0f}s ago)"
     last = t.user_attrs.get(BEAT_ATTR)
     if last is None and t.datetime_start is not None:
         last = t.datetime_start.timestamp()
