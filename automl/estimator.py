@@ -418,6 +418,7 @@ class AutoML(ReportMixin, BaseEstimator):
         self._train = (problem.X, problem.y)  # for explain(); never pickled (__getstate__)
         self._row_info = prepared.rows  # their weights, groups and time, for explain's held-out rows
         self._explained = None
+        self._shap_sample = None  # the SHAP values plot.shap() draws for rows of the training table
         self.oof_ = compact_oof(outcome.best.oof if outcome.best is not None else None, problem.y_codes)
 
     # -- prediction -----------------------------------------------------------------
@@ -502,6 +503,7 @@ class AutoML(ReportMixin, BaseEstimator):
         state.pop("_train", None)  # the training table stays in the process that ran fit
         state.pop("_row_info", None)
         state.pop("_explained", None)
+        state.pop("_shap_sample", None)
         return state
 
     def save(self, path: Any, *, format: str = "skops") -> None:

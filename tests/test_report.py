@@ -208,6 +208,23 @@ def test_shap_values_explain_each_prediction_in_the_original_columns(binary, mul
     assert "shap_mean_abs" in table and table["shap_mean_abs"].ge(0).all()
 
 
+def test_the_shap_plot_of_training_rows_computes_their_values_once(binary, monkeypatch):
+    pytest.importorskip("shap")
+    from automl.report import explain
+
+    automl = binary[0]
+    calls = []
+    real = explain.shap_values
+    monkeypatch.setattr(explain, "shap_values", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
+    first = automl.plot.shap(ax=Figure().add_subplot(), rows=30)
+    automl.plot.shap(ax=Figure().add_subplot(), rows=30)  # again, as report() does after the user's plot
+    assert calls == [30] and first.get_title().endswith("(30 rows)")
+    automl.plot.shap(ax=Figure().add_subplot(), rows=20)  # other rows: computed
+    automl.plot.shap(ax=Figure().add_subplot(), X=automl._train[0].head(10))  # given rows: never kept
+    assert calls == [30, 20, 10]
+    assert not hasattr(pickle.loads(pickle.dumps(automl)), "_shap_sample")
+
+
 # -- the report ------------------------------------------------------------------------
 def test_report_is_one_self_contained_html_file(binary, regression, tmp_path):
     for name, automl in (("binary", binary[0]), ("regression", regression)):

@@ -14,6 +14,7 @@ encoded name:
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -45,7 +46,31 @@ def shap_module() -> Any:
         import shap
     except ImportError as exc:
         raise ImportError(f"SHAP explanations need the shap package: {EXTRA}") from exc
+    _keep_compiled()
     return shap
+
+
+@functools.cache
+def _keep_compiled() -> None:
+    """Let numba keep shap's compiled masking functions on disk, for every later process.
+
+    shap compiles them with numba on first use, which takes seconds (10 s on a
+    small machine) in every new process: most of a first ``explain()``. shap
+    does not ask numba to cache them, so this does (in numba's cache folder;
+    where it cannot write, numba compiles as before).
+    """
+    try:
+        from shap.maskers import _tabular
+        from shap.utils import _masked_model
+    except ImportError:  # another shap layout: nothing to cache
+        return
+    for module in (_tabular, _masked_model):
+        for obj in vars(module).values():
+            if callable(getattr(obj, "enable_caching", None)) and hasattr(obj, "py_func"):
+                try:
+                    obj.enable_caching()
+                except Exception:  # noqa: BLE001  (no cache: shap compiles as it always did)
+                    logger.debug("numba cannot cache %s", obj, exc_info=True)
 
 
 def importance(

@@ -164,8 +164,13 @@ class Plots:
 
         shap = shap_module()
         automl = self._automl
-        X = sample_rows(automl, rows) if X is None else X
-        explanation = shap_values(automl, X, raw_data=False)
+        if X is None:  # rows of the training table: their values are kept for the next plot (and the report)
+            cached = getattr(automl, "_shap_sample", None)
+            if cached is None or cached[0] != rows:
+                cached = automl._shap_sample = (rows, shap_values(automl, sample_rows(automl, rows), raw_data=False))
+            explanation = cached[1]
+        else:
+            explanation = shap_values(automl, X, raw_data=False)
         what = {"binary": f"P({automl.classes_[-1]})" if automl.task_ == "binary" else "", "regression": "prediction"}
         if explanation.values.ndim == 3:
             classes = list(automl.classes_)
