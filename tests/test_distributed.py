@@ -82,8 +82,6 @@ def _run_by(trials: list[optuna.trial.FrozenTrial], pids: set[int]) -> int:
 def test_a_coordinator_and_two_workers_share_one_search(postgres_url, tmp_path, breast_cancer):
     X, y = breast_cancer
     common = {"time_budget": BUDGET, "n_jobs": 1, "random_state": 0, "verbose": 0, "storage": postgres_url}
-    solo = AutoML(study_name="solo", **common).fit(X, y)
-
     workers = Workers(postgres_url, "shared")
     workers.start()
     automl = AutoML(study_name="shared", shared_dir=str(tmp_path), **common).fit(X, y)
@@ -109,7 +107,10 @@ def test_a_coordinator_and_two_workers_share_one_search(postgres_url, tmp_path, 
     # the surviving worker finished trials of its own; how much faster the
     # search gets is benchmarks/distributed.py's to measure, not a unit test's
     assert by_pid[survivor.pid] > 0, by_pid
-    assert automl.best_score_ >= solo.best_score_ - 0.01
+    # the final model is chosen among every process's trials: none of them scored much better (a refit
+    # that cannot finish in time gives way to the next one)
+    ok = shown[shown.status == "ok"]
+    assert automl.best_score_ >= ok.score_mean.max() - 0.01 and ok.earlier.any()
 
 
 def test_worker_errors_are_one_line(postgres_url, breast_cancer):

@@ -239,7 +239,7 @@ def test_a_plugin_declares_the_types_its_models_hold(tmp_path):
 )
 def test_every_built_in_model_round_trips_in_the_safe_format(name, tmp_path):
     X, y = mixed_table(200, seed=1)
-    model = AutoML(max_trials=2, time_budget=None, include=[name], ensemble=False, **FAST).fit(X, y)
+    model = AutoML(max_trials=2, time_budget=None, include=[name], ensemble=False, cv=3, **FAST).fit(X, y)
     model.save(tmp_path / "m.automl")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no version warning, no untrusted type
