@@ -61,6 +61,28 @@ def test_a_worker_that_crashes_is_reported_with_its_signal(pool):
     assert worker.exit_reason().startswith("the worker process was killed by SIGSEGV")
 
 
+def test_a_busy_worker_that_dies_is_reported_even_after_the_pool_replaced_it(pool):
+    pool.ensure(1)
+    wait_ready(pool)
+    (worker,) = pool.workers
+    worker.job = Job("trial", 7)
+    os.kill(worker.proc.pid, signal.SIGABRT)
+    end = time.monotonic() + 10
+    while worker.proc.poll() is None:  # the pool learns of the exit before reading the worker's socket
+        assert time.monotonic() < end, "the worker did not die"
+        time.sleep(0.05)
+    pool.ensure(1)  # a search tops the pool up on every turn, before it polls
+    assert worker in pool.workers and len(pool.workers) == 2  # replaced, and still listed
+    events = []
+    while not events and time.monotonic() < end:
+        events = [e for e in pool.poll(0.5) if e[0] is worker]
+    assert events == [(worker, None)]  # so its trial is failed now, not when its time runs out
+    pool.kill(worker)
+    worker.job = None
+    pool.ensure(1)
+    assert worker not in pool.workers and len(pool.workers) == 1
+
+
 def test_a_memory_limit_stops_a_greedy_worker_not_the_parent(pool):
     pool.memory_limit = 1 << 30
     pool.ensure(1)

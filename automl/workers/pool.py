@@ -119,9 +119,16 @@ class WorkerPool:
         return start_interpreter([str(child_sock.fileno()), str(self.memory_limit), str(os.getpid())], child_sock, err)
 
     def ensure(self, n: int) -> None:
-        """Start workers until ``n`` are alive."""
-        self.workers = [w for w in self.workers if w.proc.poll() is None]
-        while len(self.workers) < n:
+        """Start workers until ``n`` are alive.
+
+        A dead worker that was running a job stays listed until :meth:`poll`
+        reports its end (its caller must learn that the job is lost: dropped
+        here, its trial would wait for a reply until its time ran out); a dead
+        idle one is dropped.
+        """
+        self.workers = [w for w in self.workers if w.busy or w.proc.poll() is None]
+        alive = sum(w.proc.poll() is None for w in self.workers)
+        for _ in range(n - alive):
             self._spawn()
 
     def kill(self, worker: Worker) -> None:
