@@ -19,7 +19,7 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import Pipeline
 from test_fast_predict import CATEGORICAL, NUMERIC, _prepare
@@ -29,6 +29,7 @@ from automl.pipeline.cleaning import TableCleaner
 from automl.pipeline.columns import PrepareColumns
 from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
 from automl.pipeline.lean import transform_op
+from automl.pipeline.lean_linear import linear_op
 from automl.pipeline.lean_predict import lean_member
 from automl.pipeline.lean_trees import forest_op
 
@@ -169,6 +170,37 @@ def test_regressors_in_lean_form_predict_as_the_pipeline_does(forest):
     expected = (2 * pipe.predict(_new_rows()) + ens.estimators_[1].predict(_new_rows())) / 3
     for _ in range(2):
         np.testing.assert_allclose(ens.predict(_new_rows()), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("model", "classes"),
+    [
+        (LogisticRegression(C=0.5), 2),
+        (LogisticRegression(C=0.5), 3),
+        (Ridge(alpha=2.0), 0),
+        (ElasticNet(alpha=0.01), 0),
+    ],
+    ids=["logistic-binary", "logistic-multiclass", "ridge", "elastic_net"],
+)
+def test_linear_models_in_lean_form_are_their_own_arithmetic(model, classes):
+    rng = np.random.default_rng(3)
+    scales = np.array([1, 10, 0.1, 1, 1, 100])
+    X = rng.normal(size=(300, 6)) * scales
+    signal = (X / scales) @ rng.normal(size=6)
+    y = np.digitize(signal, np.quantile(signal, np.linspace(0, 1, classes + 1)[1:-1])) if classes else signal
+    model.fit(X, y)
+    method = "predict_proba" if classes else "predict"
+    op = linear_op(model, method)
+    assert op is not None and getattr(op, "__self__", None) is not model  # not the model's own checked method
+    X_new = rng.normal(size=(200, 6)) * scales * 3  # wider than the training rows
+    for rows in (X_new, X_new[:1], X_new[5:9]):
+        _assert_identical(op(rows), getattr(model, method)(rows))
+    assert linear_op(model, "predict" if classes else "predict_proba") is None  # the other method: none
+
+    class Changed(type(model)):
+        pass
+
+    assert linear_op(Changed(**model.get_params()).fit(X, y), method) is None  # a subclass may compute differently
 
 
 @pytest.mark.parametrize("forest", [RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor])

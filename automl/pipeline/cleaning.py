@@ -300,10 +300,10 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         values; one conversion of the whole table gives the same values (a
         numpy number becomes the same float64 either way).
         """
-        dtypes = df.dtypes
-        if not all(_plain_number(dtypes[c.name]) for c in numeric):
-            return None
         positions = self._positions(df.columns, numeric, strings)
+        dtypes = df.dtypes.to_numpy()  # one array: reading a Series by name per column costs more than the rows
+        if not all(_plain_number(dtype) for dtype in dtypes[positions[: len(numeric)]]):
+            return None
         table = df.to_numpy(dtype=object)
         values = np.array(table[:, positions[: len(numeric)]], dtype=np.float64)
         infinite = _infinite_to_nan(values, numeric)

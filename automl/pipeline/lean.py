@@ -33,7 +33,6 @@ from sklearn.preprocessing import (
     StandardScaler,
     TargetEncoder,
 )
-from sklearn.utils._mask import _get_mask
 
 from automl.lean import CodeLookup, LeanOp
 
@@ -105,7 +104,7 @@ def _imputer(imp: SimpleImputer) -> LeanOp | None:
 
     def run(X: np.ndarray) -> np.ndarray:
         fill = statistics.astype(X.dtype, copy=False)
-        mask = _get_mask(X, np.nan)
+        mask = _missing(X)
         if mask.any():
             X = X.copy()
             rows, cols = np.nonzero(mask)
@@ -115,6 +114,15 @@ def _imputer(imp: SimpleImputer) -> LeanOp | None:
         return np.hstack((X, mask[:, features]))
 
     return run
+
+
+def _missing(X: np.ndarray) -> np.ndarray:
+    """Where ``X`` is NaN, as scikit-learn's ``_get_mask(X, np.nan)`` finds it (without its per-call imports)."""
+    if X.dtype.kind == "f":
+        return np.isnan(X)
+    if X.dtype.kind in "iub":
+        return np.zeros(X.shape, dtype=bool)
+    return X != X  # an object array: only NaN differs from itself
 
 
 def _is_nan(value: Any) -> bool:
@@ -189,7 +197,7 @@ class _Lookup:
         for j, (lookup, table) in enumerate(self.tables):
             column = X[:, j]
             codes = lookup.codes(column)
-            codes[_get_mask(column, np.nan)] = len(table) - 2  # the missing row; other unknowns read row -1
+            codes[_missing(column)] = len(table) - 2  # the missing row; other unknowns read row -1
             out[:, start : start + table.shape[1]] = table[codes]
             start += table.shape[1]
         return out

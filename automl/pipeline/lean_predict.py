@@ -12,7 +12,8 @@ ensemble runs such a member as it always does.
 Models: any model that receives an array in its pipeline is called on the
 same array. Forests and LightGBM models are called below their scikit-learn
 wrappers (one validation for all trees; LightGBM's Booster on the array it
-would have built from the DataFrame), and a model of a plugin can offer its
+would have built from the DataFrame), linear models are their arithmetic
+(:mod:`~automl.pipeline.lean_linear`), and a model of a plugin can offer its
 own lean form with ``lean_op(method)``.
 """
 
@@ -31,6 +32,7 @@ from automl.lean import LeanOp, is_lightgbm, lightgbm_op
 from automl.pipeline.cleaning import TableCleaner
 from automl.pipeline.columns import branches
 from automl.pipeline.lean import transform_op
+from automl.pipeline.lean_linear import linear_op
 from automl.pipeline.lean_trees import FORESTS, HIST_GRADIENT_BOOSTING, forest_op, hist_gradient_boosting_op
 
 logger = logging.getLogger(__name__)
@@ -137,7 +139,7 @@ def model_op(model: Any, method: str, frame: bool) -> LeanOp | None:
         return None
     if _inherits(model, FORESTS, method):
         return forest_op(model, method)
-    return getattr(model, method)
+    return linear_op(model, method) or getattr(model, method)
 
 
 #: rows of the first call on which a lean form is compared with the pipeline's own output

@@ -164,21 +164,20 @@ def build(params: dict[str, Any], ctx: Context) -> Any:
     Returns
     -------
     estimator
-        During the search :class:`XGBEarlyStoppingClassifier` or
-        :class:`XGBEarlyStoppingRegressor`; in the final refit a plain
-        ``xgboost.XGBRegressor``, or for classification an
-        :class:`XGBEarlyStoppingClassifier` that holds no rows out (XGBoost
-        itself accepts only the labels ``0..k-1``).
+        :class:`XGBEarlyStoppingClassifier` or :class:`XGBEarlyStoppingRegressor`:
+        during the search they hold rows out to stop early; in the final refit
+        they hold no rows out and only wrap the XGBoost model (the classifier
+        maps any labels to the ``0..k-1`` XGBoost accepts; both answer a few
+        rows through the Booster, see ``lean_op``).
     """
     lr = params.get("learning_rate", 0.1)
     shuffle = not getattr(ctx, "time_ordered", False)
     if ctx.final:
         # all rows, the number of trees the folds learned (without it, the fixed number small folds used)
         model = _model(params, ctx, int(params.get("n_estimators") or n_trees(lr, early=False)))
-        # a classifier stays wrapped, without rows held out: the wrapper maps any class labels to 0..k-1
-        if ctx.is_classification:
-            return XGBEarlyStoppingClassifier(model, validation_fraction=0.0, shuffle=shuffle)
-        return model
+        # wrapped, without rows held out: the classifier's wrapper maps any class labels to 0..k-1
+        wrapper = XGBEarlyStoppingClassifier if ctx.is_classification else XGBEarlyStoppingRegressor
+        return wrapper(model, validation_fraction=0.0, shuffle=shuffle)
     early = ctx.n_rows >= MIN_ROWS_FOR_EARLY_STOPPING
     wrapper = XGBEarlyStoppingClassifier if ctx.is_classification else XGBEarlyStoppingRegressor
     return wrapper(

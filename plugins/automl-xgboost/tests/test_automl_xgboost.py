@@ -137,12 +137,20 @@ def test_no_early_stopping_on_a_small_table():
     assert est.learned_params_ == {"n_estimators": est.estimator.n_estimators}
 
 
-def test_final_regressor_is_plain_xgboost():
+def test_final_regressor_holds_no_rows_out_and_predicts_as_plain_xgboost():
     import xgboost as xgb
 
     final = plugin.build({"n_estimators": 37}, context("regression", final=True))
-    assert type(final) is xgb.XGBRegressor
-    assert final.n_estimators == 37
+    assert type(final) is XGBEarlyStoppingRegressor and final.validation_fraction == 0.0
+    assert type(final.estimator) is xgb.XGBRegressor and final.estimator.n_estimators == 37
+    X, y = make_regression(n_samples=400, n_features=5, noise=5.0, random_state=0)
+    final.fit(X, y)
+    plain = clone(final.estimator).fit(X, y)
+    assert final.n_estimators_ == 37
+    np.testing.assert_array_equal(final.predict(X), plain.predict(X))
+    lean = final.lean_op("predict")  # through the Booster: the same values, on many rows and on one
+    for rows in (X, X[:1]):
+        np.testing.assert_array_equal(lean(rows), plain.predict(rows))
     assert isinstance(plugin.build({}, context("regression")), XGBEarlyStoppingRegressor)
 
 
