@@ -16,6 +16,8 @@ outside the categories), as :func:`category_codes` gives them.
 
 from __future__ import annotations
 
+import ctypes
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -81,17 +83,92 @@ def lightgbm_op(model: Any, method: str) -> LeanOp | None:
     booster = model.booster_
     if getattr(model, "objective_", None) is not None and callable(model.objective_):
         return None
+    one = single_row_predictor(booster)
+
+    def raw(X: np.ndarray) -> np.ndarray:
+        if one is not None and X.shape == (1, one.n_features) and X.dtype == np.float64:
+            return one(X)
+        return booster.predict(X, **_threads(X))
+
     if method == "predict_proba":
         binary = getattr(model, "n_classes_", 0) == 2
 
         def proba(X: np.ndarray) -> np.ndarray:
-            p = booster.predict(X, **_threads(X))
+            p = raw(X)
             return np.vstack((1.0 - p, p)).transpose() if binary else p
 
         return proba
     if method == "predict" and not hasattr(model, "classes_"):
-        return lambda X: booster.predict(X, **_threads(X))
+        return raw
     return None
+
+
+class _SingleRow:
+    """LightGBM's fast prediction of one row: its configuration is parsed once, not on every call.
+
+    ``Booster.predict`` builds a predictor from a parameter string on each call,
+    which on one row costs several times the trees. LightGBM's C API keeps one
+    for single rows (``LGBM_BoosterPredictForMatSingleRowFast``); it runs the
+    same prediction function, so the values are those of ``Booster.predict``
+    with the same iterations and ``num_threads=1``. The handle is not safe to
+    share between threads: calls take a lock.
+    """
+
+    def __init__(self, booster: Any) -> None:
+        from lightgbm.basic import _C_API_DTYPE_FLOAT64, _LIB, _c_str, _safe_call
+
+        self._lib, self._check = _LIB, _safe_call
+        self._booster = booster  # the handle reads the booster's trees: it must live as long
+        self.n_features = booster.num_feature()
+        self._n_out = booster.num_model_per_iteration()
+        self._lock = threading.Lock()
+        self._handle = ctypes.c_void_p()
+        _safe_call(
+            _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+                booster._handle,
+                ctypes.c_int(0),  # normal prediction (not raw scores, leaves or contributions)
+                ctypes.c_int(0),  # from the first iteration
+                ctypes.c_int(booster.best_iteration),  # as Booster.predict: the best one, or all (0)
+                ctypes.c_int(_C_API_DTYPE_FLOAT64),
+                ctypes.c_int32(self.n_features),
+                _c_str("num_threads=1"),
+                ctypes.byref(self._handle),
+            )
+        )
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        row = np.ascontiguousarray(X[0])
+        out = np.empty(self._n_out, dtype=np.float64)
+        n = ctypes.c_int64(0)
+        with self._lock:
+            self._check(
+                self._lib.LGBM_BoosterPredictForMatSingleRowFast(
+                    self._handle,
+                    row.ctypes.data_as(ctypes.c_void_p),
+                    ctypes.byref(n),
+                    out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                )
+            )
+        return out if self._n_out == 1 else out.reshape(1, -1)  # the shape Booster.predict gives one row
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.value:
+            self._lib.LGBM_FastConfigFree(handle)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _SingleRow:
+        return self  # one handle, freed once
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a LightGBM single-row predictor holds a C handle and is not pickled; build it again")
+
+
+def single_row_predictor(booster: Any) -> _SingleRow | None:
+    """A :class:`_SingleRow` for a fitted LightGBM Booster, or None where this LightGBM has none."""
+    try:
+        return _SingleRow(booster)
+    except Exception:  # noqa: BLE001  (an older or newer LightGBM: Booster.predict answers, as always)
+        return None
 
 
 def _threads(X: np.ndarray) -> dict[str, int]:

@@ -203,6 +203,49 @@ def test_linear_models_in_lean_form_are_their_own_arithmetic(model, classes):
     assert linear_op(Changed(**model.get_params()).fit(X, y), method) is None  # a subclass may compute differently
 
 
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_lightgbm_answers_one_row_through_its_fast_single_row_predictor(task):
+    import threading
+
+    from automl.lean import lightgbm_op, single_row_predictor
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 7))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    signal = np.nan_to_num(X[:, 0]) - np.nan_to_num(X[:, 1]) + rng.normal(scale=0.3, size=400)
+    if task == "regression":
+        model = lgb.LGBMRegressor(n_estimators=400, learning_rate=0.3, verbose=-1, n_jobs=2)
+        y, method = signal, "predict"
+    else:
+        model = lgb.LGBMClassifier(n_estimators=400, learning_rate=0.3, verbose=-1, n_jobs=2)
+        y = signal > 0 if task == "binary" else np.digitize(signal, [-0.5, 0.5])
+        method = "predict_proba"
+    # early stopping: Booster.predict uses the best iteration, so must the single-row predictor
+    model.fit(X[:300], y[:300], eval_set=[(X[300:], y[300:])], callbacks=[lgb.early_stopping(5, verbose=False)])
+    assert 0 < model.booster_.best_iteration < 400
+    assert single_row_predictor(model.booster_) is not None
+    op = lightgbm_op(model, method)
+    rows = [X[[i]] for i in range(40)] + [np.full((1, 7), np.nan), np.array([[1e300, -1e300, 0, 0, 0, 0, 0.5]])]
+    for row in rows:
+        _assert_identical(op(row), getattr(model, method)(row))
+    _assert_identical(op(X), getattr(model, method)(X))  # many rows: Booster.predict, as before
+    expected = [getattr(model, method)(r) for r in rows]
+    wrong: list[int] = []
+
+    def serve() -> None:  # as a server's threads do: one predictor, calls at once
+        for _ in range(20):
+            wrong.extend(i for i, (r, e) in enumerate(zip(rows, expected, strict=True)) if not np.array_equal(op(r), e))
+
+    threads = [threading.Thread(target=serve) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+    with pytest.raises(TypeError, match="not pickled"):
+        pickle.dumps(single_row_predictor(model.booster_))
+
+
 @pytest.mark.parametrize("forest", [RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor])
 def test_a_forest_walked_whole_on_a_few_rows_predicts_as_scikit_learn_does(forest):
     # trained on missing values, so that nodes send them left or right; three
