@@ -40,7 +40,7 @@ def fitted(tmp_path_factory):
     }
     out = {}
     for task, (X, y) in tables.items():
-        model = AutoML(time_budget=5, **FAST).fit(X, y)
+        model = AutoML(time_budget=4, **FAST).fit(X, y)
         path = tmp_path_factory.mktemp(task) / "model.automl"
         model.save(path)
         out[task] = (model, X, y, path)
@@ -69,7 +69,7 @@ def test_save_then_load_gives_the_same_model(fitted, task):
     if task != "regression":
         np.testing.assert_array_equal(loaded.classes_, model.classes_)
         assert loaded.classes_.dtype == model.classes_.dtype
-    assert loaded.get_params()["time_budget"] == 5
+    assert loaded.get_params()["time_budget"] == 4
 
 
 def test_the_file_carries_metadata_for_people_and_drift_checks(fitted):

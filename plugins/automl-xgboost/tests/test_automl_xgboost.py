@@ -57,11 +57,11 @@ def categorical_table(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, pd.Ser
 
 @pytest.fixture(scope="module")
 def fitted() -> dict[str, tuple[AutoML, pd.DataFrame]]:
-    """One fit restricted to xgboost per task, shared by the tests that only read it."""
+    """One fit restricted to xgboost per task (3 folds: quick trials), shared by the tests that only read it."""
     out = {}
     for task in TASKS:
         X, y = LOADERS[task](return_X_y=True, as_frame=True)
-        out[task] = (AutoML(include=["xgboost"], task=task, time_budget=5, n_jobs=1, random_state=0).fit(X, y), X)
+        out[task] = (AutoML(include=["xgboost"], task=task, time_budget=4, cv=3, n_jobs=1, random_state=0).fit(X, y), X)
     return out
 
 
