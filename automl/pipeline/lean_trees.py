@@ -25,7 +25,7 @@ from sklearn.ensemble import (
 )
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
-from automl.lean import FEW_ROWS, LeanOp
+from automl.lean import FEW_ROWS, LeanOp, StackedTrees
 
 FORESTS = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, ExtraTreesRegressor)
 
@@ -62,40 +62,7 @@ def forest_op(forest: Any, method: str) -> LeanOp | None:
     return run
 
 
-class _Stacked:
-    """Trees' nodes in one set of arrays, leaves pointing at themselves, walked together one level per pass.
-
-    ``feature``, ``threshold``, ``missing_left`` and ``children`` (right, left)
-    are per node; ``roots`` are the trees' first nodes. A value goes left when
-    it is at most the threshold (:meth:`_left`), to the node's missing side
-    when it is missing.
-    """
-
-    feature: np.ndarray
-    threshold: np.ndarray
-    missing_left: np.ndarray
-    children: np.ndarray
-    roots: np.ndarray
-    depth: int
-
-    def leaves(self, X: np.ndarray) -> np.ndarray:
-        """The leaf each row reaches in each tree: shape (rows, trees)."""
-        rows = np.arange(X.shape[0])[:, None]
-        node = np.broadcast_to(self.roots, (X.shape[0], len(self.roots)))
-        missing = np.isnan(X).any()
-        for _ in range(self.depth):
-            x = X[rows, self.feature[node]]
-            left = self._left(node, x)
-            if missing:
-                left = np.where(np.isnan(x), self.missing_left[node], left)
-            node = self.children[node, left.astype(np.intp)]
-        return node
-
-    def _left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return x <= self.threshold[node]
-
-
-class _StackedForest(_Stacked):
+class _StackedForest(StackedTrees):
     """The nodes of a forest's trees in one set of arrays, leaves pointing at themselves.
 
     Each pass moves every tree one level down, as scikit-learn's ``Tree.apply``
@@ -106,21 +73,18 @@ class _StackedForest(_Stacked):
 
     def __init__(self, trees: list[Any], n_values: int) -> None:
         sizes = np.array([t.node_count for t in trees])
-        offsets = np.r_[0, np.cumsum(sizes)[:-1]]
-        shift = np.repeat(offsets, sizes)
         left = np.concatenate([t.children_left for t in trees])
-        right = np.concatenate([t.children_right for t in trees])
-        leaf = left == -1
-        own = np.arange(len(left))
-        self.feature = np.where(leaf, 0, np.concatenate([t.feature for t in trees])).astype(np.int32)
+        self.next, leaf, self.roots = self.link(sizes, left, np.concatenate([t.children_right for t in trees]))
+        self.feature = np.where(leaf, 0, np.concatenate([t.feature for t in trees])).astype(np.intp)
+        # a leaf goes "left" to itself whatever the value: x <= inf, and NaN takes the missing side, left
         self.threshold = np.where(leaf, np.inf, np.concatenate([t.threshold for t in trees]))
         missing_left = np.concatenate([np.asarray(t.missing_go_to_left, dtype=bool) for t in trees])  # False: right
         self.missing_left = np.where(leaf, True, missing_left)
-        children = [np.where(leaf, own, right + shift), np.where(leaf, own, left + shift)]
-        self.children = np.column_stack(children).astype(np.int32)  # a forest holds far fewer than 2**31 nodes
         self.value = np.concatenate([t.value[:, 0, :n_values] for t in trees])
-        self.roots = offsets
         self.depth = max(int(t.max_depth) for t in trees)
+
+    def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return x <= self.threshold[node]
 
     def total(self, X: np.ndarray) -> np.ndarray:
         """The sum over the trees of each row's leaf values, added tree after tree from zero."""
@@ -167,7 +131,7 @@ def hist_gradient_boosting_op(model: Any, method: str, frame: bool) -> LeanOp | 
     return run
 
 
-class _StackedTrees(_Stacked):
+class _StackedTrees(StackedTrees):
     """The nodes of all trees of a HistGradientBoosting model in one set of arrays, leaves pointing at themselves.
 
     A node on a category sends a value left when it is in the node's set of
@@ -180,20 +144,15 @@ class _StackedTrees(_Stacked):
         trees = [tree for trees in predictors for tree in trees]
         nodes = [tree.nodes for tree in trees]
         sizes = np.array([len(n) for n in nodes])
-        offsets = np.r_[0, np.cumsum(sizes)[:-1]]
         allnodes = np.concatenate(nodes)
-        shift = np.repeat(offsets, sizes)
         leaf = allnodes["is_leaf"].astype(bool)
-        own = np.arange(len(allnodes))
-        self.feature = np.where(leaf, 0, allnodes["feature_idx"])
+        left = np.where(leaf, -1, allnodes["left"].astype(np.intp))
+        self.next, _, self.roots = self.link(sizes, left, allnodes["right"].astype(np.intp))
+        self.feature = np.where(leaf, 0, allnodes["feature_idx"]).astype(np.intp)
         # a leaf goes "left" to itself whatever the value: x <= inf, and NaN takes the missing side, left
         self.threshold = np.where(leaf, np.inf, allnodes["num_threshold"])
         self.missing_left = np.where(leaf, True, allnodes["missing_go_to_left"].astype(bool))
-        self.children = np.column_stack(
-            [np.where(leaf, own, allnodes["right"] + shift), np.where(leaf, own, allnodes["left"] + shift)]
-        )
         self.value = allnodes["value"]
-        self.roots = offsets
         self.depth = int(allnodes["depth"].max())
         self.per_iteration = len(predictors[0])
         self.categorical = ~leaf & allnodes["is_categorical"].astype(bool)
@@ -230,7 +189,7 @@ class _StackedTrees(_Stacked):
             raw[:, j] = np.cumsum(steps, axis=1)[:, -1]
         return raw
 
-    def _left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
         left = x <= self.threshold[node]
         return left if self.categories is None else self._categorical(node, x, left)
 

@@ -26,6 +26,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
+from automl_xgboost.lean import booster_op
+
 logger = logging.getLogger(__name__)
 
 #: below this many training rows, boosting runs its full number of trees (no rows held out)
@@ -123,9 +125,9 @@ class _XGBEarlyStopping(BaseEstimator):
         check_is_fitted(self, "estimator_")
         classifier = isinstance(self, ClassifierMixin)
         if method == "predict_proba" and classifier:
-            return _booster_op(self.estimator_, classifier) or self.estimator_.predict_proba
+            return booster_op(self.estimator_, classifier) or self.estimator_.predict_proba
         if method == "predict" and not classifier:
-            return _booster_op(self.estimator_, classifier) or self.estimator_.predict
+            return booster_op(self.estimator_, classifier) or self.estimator_.predict
         return None
 
     @property
@@ -133,31 +135,6 @@ class _XGBEarlyStopping(BaseEstimator):
         """The boosted model's feature importances."""
         check_is_fitted(self, "estimator_")
         return self.estimator_.feature_importances_
-
-
-def _booster_op(est: Any, classifier: bool) -> Any:
-    """``predict_proba`` (or ``predict``) of a fitted XGBoost model as its Booster's ``inplace_predict``, or None.
-
-    The scikit-learn wrapper sets XGBoost's global configuration around every
-    call (its verbosity), which on one row costs more than the trees; the
-    prediction itself is the same call with the same arguments.
-    """
-    iteration_range = getattr(est, "_get_iteration_range", None)
-    if iteration_range is None or est.booster == "gblinear" or not isinstance(est.objective, str | None):
-        return None
-    if classifier and est.objective == "multi:softmax":  # the wrapper takes a softmax of the margins itself
-        return None
-    booster, window, missing = est.get_booster(), iteration_range(None), est.missing
-    n_classes = getattr(est, "n_classes_", 0)
-
-    def run(X: np.ndarray) -> np.ndarray:
-        p = booster.inplace_predict(X, iteration_range=window, predict_type="value", missing=missing)
-        # the classes' columns as the wrapper's _cls_predict_proba makes them
-        if not classifier or (p.ndim == 2 and (p.shape[1] == n_classes or (n_classes == 2 and p.shape[1] >= 2))):
-            return p
-        return np.vstack((1.0 - p, p)).transpose()
-
-    return run
 
 
 class XGBEarlyStoppingClassifier(ClassifierMixin, _XGBEarlyStopping):
