@@ -31,7 +31,7 @@ from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
 from automl.pipeline.lean import transform_op
 from automl.pipeline.lean_linear import linear_op
 from automl.pipeline.lean_predict import lean_member
-from automl.pipeline.lean_trees import forest_op
+from automl.pipeline.lean_trees import forest_op, hist_gradient_boosting_op
 
 
 def _new_rows() -> pd.DataFrame:
@@ -155,6 +155,20 @@ def test_hist_gradient_boosting_regressor_walks_missing_values_as_scikit_learn_d
         _assert_identical(lean.run(rows, {}), pipe.predict(rows))
 
 
+def test_hist_gradient_boosting_walks_any_category_code_as_scikit_learn_does():
+    rng = np.random.default_rng(4)
+    X = np.column_stack([rng.integers(0, 12, 500), rng.normal(size=500)]).astype(float)
+    y = (X[:, 0] % 3) + X[:, 1] + rng.normal(scale=0.3, size=500)
+    model = HistGradientBoostingRegressor(max_iter=30, categorical_features=[0], random_state=0).fit(X, y)
+    predict = hist_gradient_boosting_op(model, "predict", frame=True)  # reads the codes its own encoder gives
+    rows = np.column_stack([rng.normal(size=300), rng.normal(size=300)])
+    # seen, unseen, negative, fractional and missing codes
+    rows[:, 0] = rng.choice([0.0, 3.0, 11.0, 12.0, 200.0, 255.0, -1.0, -0.5, 2.7, np.nan], 300)
+    tree_by_tree = predict(rows)  # many rows: scikit-learn's own predictors, tree after tree
+    for start in range(0, 300, 5):  # a few: the trees walked together
+        _assert_identical(predict(rows[start : start + 5]), tree_by_tree[start : start + 5])
+
+
 @pytest.mark.parametrize("forest", [RandomForestRegressor, ExtraTreesRegressor, Ridge, lgb.LGBMRegressor])
 def test_regressors_in_lean_form_predict_as_the_pipeline_does(forest):
     X, _ = mixed_table(300, seed=5)
@@ -179,8 +193,10 @@ def test_regressors_in_lean_form_predict_as_the_pipeline_does(forest):
         (LogisticRegression(C=0.5), 3),
         (Ridge(alpha=2.0), 0),
         (ElasticNet(alpha=0.01), 0),
+        (GaussianNB(), 2),
+        (GaussianNB(var_smoothing=1e-3), 4),
     ],
-    ids=["logistic-binary", "logistic-multiclass", "ridge", "elastic_net"],
+    ids=["logistic-binary", "logistic-multiclass", "ridge", "elastic_net", "naive-bayes-binary", "naive-bayes-4"],
 )
 def test_linear_models_in_lean_form_are_their_own_arithmetic(model, classes):
     rng = np.random.default_rng(3)

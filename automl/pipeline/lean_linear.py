@@ -1,4 +1,4 @@
-"""Lean forms of linear models: the arithmetic of their ``predict`` and ``predict_proba``, without the checks.
+"""Lean forms of arithmetic models: linear models' and Gaussian naive Bayes' answers, without the checks.
 
 On one row, scikit-learn's checks of the input (dtype, namespace, feature
 count) cost a hundred times the dot product. Once the input is the array the
@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
+from sklearn.naive_bayes import GaussianNB
+from sklearn.utils._array_api import _logsumexp
 
 from automl.lean import LeanOp
 
@@ -26,11 +28,13 @@ def linear_op(model: Any, method: str) -> LeanOp | None:
 
     Parameters
     ----------
-    model : LogisticRegression, Ridge or ElasticNet
+    model : LogisticRegression, Ridge, ElasticNet or GaussianNB
         Fitted, on a dense array (any other model, or a subclass, gets None).
     method : {"predict", "predict_proba"}
-        ``predict_proba`` of a logistic regression, ``predict`` of a regressor.
+        ``predict_proba`` of a logistic regression or a naive Bayes model, ``predict`` of a regressor.
     """
+    if type(model) is GaussianNB and method == "predict_proba":
+        return _gaussian_nb_proba(model)
     coef = getattr(model, "coef_", None)
     if not isinstance(coef, np.ndarray) or coef.dtype.kind != "f":
         return None
@@ -62,6 +66,17 @@ def _logistic_proba(coef: np.ndarray, intercept: np.ndarray, binary: bool) -> Le
         np.exp(scores, out=scores)
         scores /= np.sum(scores, axis=1).reshape((-1, 1))
         return scores
+
+    return proba
+
+
+def _gaussian_nb_proba(model: GaussianNB) -> LeanOp:
+    """``GaussianNB.predict_proba`` after its check: the exponential of the normalized joint log-likelihood."""
+    joint_log_likelihood = model._joint_log_likelihood
+
+    def proba(X: np.ndarray) -> np.ndarray:
+        jll = joint_log_likelihood(X)
+        return np.exp(jll - np.atleast_2d(_logsumexp(jll, axis=1)).T)
 
     return proba
 

@@ -156,14 +156,16 @@ class _StackedTrees(StackedTrees):
         self.depth = int(allnodes["depth"].max())
         self.per_iteration = len(predictors[0])
         self.categorical = ~leaf & allnodes["is_categorical"].astype(bool)
-        self.categories: tuple[np.ndarray, ...] | None = None
+        self.category_table: np.ndarray | None = None
         if self.categorical.any():
             bitsets = [tree.raw_left_cat_bitsets for tree in trees]
             firsts = np.r_[0, np.cumsum([len(b) for b in bitsets])[:-1]]
-            left_rows = np.where(self.categorical, allnodes["bitset_idx"] + np.repeat(firsts, sizes), 0)
-            known_rows = np.where(self.categorical, f_idx_map[self.feature], 0)
-            self.categories = (np.concatenate(bitsets), left_rows, known, known_rows)
-            self.categorical_features = np.unique(self.feature[self.categorical])
+            on = np.flatnonzero(self.categorical)
+            left_sets = np.concatenate(bitsets)[allnodes["bitset_idx"][on] + np.repeat(firsts, sizes)[on]]
+            self.category_table = _category_table(left_sets, known[f_idx_map[self.feature[on]]], self.missing_left[on])
+            self.category_rows = np.zeros(len(allnodes), dtype=np.intp)
+            self.category_rows[on] = np.arange(len(on))
+            self.categorical_features = np.unique(self.feature[on])
 
     @classmethod
     def of(cls, predictors: list[list[Any]], known: np.ndarray, f_idx_map: np.ndarray) -> _StackedTrees | None:
@@ -174,7 +176,7 @@ class _StackedTrees(StackedTrees):
 
     def walks(self, X: np.ndarray) -> bool:
         """Whether the stacked walk reads X as scikit-learn would: category codes below 256, as its cast keeps them."""
-        if self.categories is None:
+        if self.category_table is None:
             return True
         codes = X[:, self.categorical_features]
         return not (codes >= 256).any()
@@ -191,20 +193,33 @@ class _StackedTrees(StackedTrees):
 
     def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
         left = x <= self.threshold[node]
-        return left if self.categories is None else self._categorical(node, x, left)
-
-    def _categorical(self, node: np.ndarray, x: np.ndarray, left: np.ndarray) -> np.ndarray:
-        """``left`` with the nodes on a category decided by their sets of categories."""
-        assert self.categories is not None
-        bitsets, left_rows, known, known_rows = self.categories
+        if self.category_table is None:
+            return left
         on_category = self.categorical[node]
-        usable = on_category & (x >= 0)  # NaN compares False: decided as missing afterwards
-        code = np.where(usable, x, 0).astype(np.intp)
-        word, bit = code >> 5, (code & 31).astype(np.uint32)
-        in_left = ((bitsets[left_rows[node], word] >> bit) & 1).astype(bool)
-        in_known = ((known[known_rows[node], word] >> bit) & 1).astype(bool)
-        decided = np.where(in_left, True, np.where(in_known, False, self.missing_left[node]))
-        return np.where(on_category, np.where(usable, decided, self.missing_left[node]), left)
+        if not on_category.any():
+            return left
+        code = np.where(on_category & (x >= 0), x, CODES).astype(np.intp)  # NaN compares False: the missing side
+        return np.where(on_category, self.category_table[self.category_rows[node] * (CODES + 1) + code], left)
+
+
+#: category codes a HistGradientBoosting node decides on (scikit-learn reads them as 8-bit integers)
+CODES = 256
+
+
+def _category_table(left_sets: np.ndarray, known_sets: np.ndarray, missing_left: np.ndarray) -> np.ndarray:
+    """Where each categorical node sends each code, flat: ``CODES + 1`` entries a node, the last for a missing value.
+
+    A code goes left when it is in the node's set, right when it is another
+    category known in training, and to the missing side otherwise; so does a
+    missing or negative value (the last entry).
+    """
+    codes = np.arange(CODES)
+    word, bit = codes >> 5, (codes & 31).astype(np.uint32)
+    in_left = ((left_sets[:, word] >> bit) & 1).astype(bool)
+    in_known = ((known_sets[:, word] >> bit) & 1).astype(bool)
+    side = missing_left[:, None]
+    table = np.where(in_left, True, np.where(in_known, False, side))
+    return np.column_stack([table, side]).ravel()
 
 
 __all__ = ["FORESTS", "HIST_GRADIENT_BOOSTING", "forest_op", "hist_gradient_boosting_op"]

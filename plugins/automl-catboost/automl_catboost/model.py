@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from automl.lean import FEW_ROWS
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
@@ -277,6 +278,9 @@ class _CatBoostModel(BaseEstimator):
         In lean form a ``category`` column arrives as its codes (NaN outside
         the categories); they become the category strings again (or
         :data:`MISSING_CATEGORY`), as :func:`to_catboost_frame` gives them.
+        A few rows are predicted on one thread: CatBoost's default, every
+        core, keeps a second core spinning between calls for no gain (each
+        row's value is the same on any number of threads).
         """
         check_is_fitted(self, "model_")
         classifier = isinstance(self, ClassifierMixin)
@@ -296,7 +300,10 @@ class _CatBoostModel(BaseEstimator):
                     codes = X[:, i]
                     values[:, i] = table[np.where(np.isnan(codes), len(table) - 1, codes).astype(np.intp)]
                 X = values
-            return np.asarray(model.predict_proba(X)) if classifier else np.asarray(model.predict(X), dtype=float)
+            threads = {"thread_count": 1} if len(X) <= FEW_ROWS else {}
+            if classifier:
+                return np.asarray(model.predict_proba(X, **threads))
+            return np.asarray(model.predict(X, **threads), dtype=float)
 
         return run
 

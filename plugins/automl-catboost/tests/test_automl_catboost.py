@@ -101,6 +101,27 @@ def test_categorical_columns_with_missing_and_unseen_values():
     assert model.score(as_category(X), y) > 0.75
 
 
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_the_lean_form_answers_as_the_model_and_a_few_rows_on_one_thread(task, monkeypatch):
+    X, y = mixed_table(240, task)
+    model = plugin.build(plugin.DEFAULTS[0], context(task, n_rows=len(X), random_state=0)).fit(as_category(X), y)
+    method = "predict_proba" if task == "binary" else "predict"
+    lean = model.lean_op(method)
+    new = X.iloc[:40].copy()
+    new.loc[new.index[:4], "city"] = ["berlin", None, "paris", np.nan]  # unknown and missing too
+    framed = as_category(new).assign(city=pd.Categorical(new["city"], categories=model.cat_categories_[0]))
+    codes = framed.assign(city=framed["city"].cat.codes.where(framed["city"].cat.codes >= 0)).to_numpy(dtype=float)
+    own = getattr(model, method)(framed)
+    for start in range(0, 40, 3):  # one to three rows
+        np.testing.assert_array_equal(lean(codes[start : start + 3]), own[start : start + 3])
+    np.testing.assert_array_equal(lean(codes), own)
+    seen: list[dict] = []
+    catboost_method = getattr(model.model_, method)
+    monkeypatch.setattr(model.model_, method, lambda X, **kw: seen.append(kw) or catboost_method(X, **kw))
+    lean(codes[:1]), lean(codes)
+    assert seen == [{"thread_count": 1}, {}]  # a few rows on one thread; more rows as CatBoost chooses
+
+
 def test_a_table_without_categorical_columns_and_numpy_input():
     X, y = make_classification(n_samples=150, n_features=4, random_state=0)
     model = plugin.build(plugin.DEFAULTS[0], context(n_rows=len(X))).fit(X, y)
