@@ -102,17 +102,24 @@ class StackedTrees:
     depth: int
 
     def leaves(self, X: np.ndarray) -> np.ndarray:
-        """The leaf each row of X reaches in each tree: shape (rows, trees)."""
-        rows = np.arange(X.shape[0])[:, None]
-        node = np.broadcast_to(self.roots, (X.shape[0], len(self.roots)))
-        missing = np.isnan(X).any()
+        """The leaf each row of X reaches in each tree: shape (rows, trees).
+
+        The rows' walks are laid end to end in flat arrays (a row after
+        another), whose reads are cheaper than a two-dimensional index.
+        """
+        n_rows, n_columns = X.shape
+        flat = np.ascontiguousarray(X).ravel()
+        node = np.tile(self.roots, n_rows)
+        starts = None if n_rows == 1 else np.repeat(np.arange(n_rows) * n_columns, len(self.roots))
+        missing = np.isnan(flat).any()
         for _ in range(self.depth):
-            x = X[rows, self.feature[node]]
+            column = self.feature[node]
+            x = flat[column if starts is None else starts + column]
             left = self.goes_left(node, x)
             if missing:
                 left = np.where(np.isnan(x), self.missing_left[node], left)
             node = self.next[2 * node + left]
-        return node
+        return node.reshape(n_rows, len(self.roots))
 
     def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Whether the value ``x`` read at each ``node`` goes left (NaN is decided by ``missing_left`` afterwards)."""

@@ -60,6 +60,19 @@ def _to_float(s: pd.Series, info: ColumnInfo) -> np.ndarray:
     return parsed.to_numpy(dtype=float, na_value=np.nan)
 
 
+def _dtypes(df: pd.DataFrame) -> np.ndarray:
+    """The dtypes of ``df``'s columns as one array.
+
+    Read from the frame's blocks where pandas has them: ``df.dtypes`` builds a
+    Series, which on a few rows costs more than the rows.
+    """
+    get = getattr(getattr(df, "_mgr", None), "get_dtypes", None)
+    dtypes = get() if callable(get) else None
+    if isinstance(dtypes, np.ndarray) and len(dtypes) == df.shape[1]:
+        return dtypes
+    return df.dtypes.to_numpy()
+
+
 def _plain_number(dtype: Any) -> bool:
     """True for numpy bool, integer and float dtypes (converted to float64 in one block)."""
     return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
@@ -301,7 +314,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         numpy number becomes the same float64 either way).
         """
         positions = self._positions(df.columns, numeric, strings)
-        dtypes = df.dtypes.to_numpy()  # one array: reading a Series by name per column costs more than the rows
+        dtypes = _dtypes(df)
         if not all(_plain_number(dtype) for dtype in dtypes[positions[: len(numeric)]]):
             return None
         table = df.to_numpy(dtype=object)

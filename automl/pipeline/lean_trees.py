@@ -195,11 +195,12 @@ class _StackedTrees(StackedTrees):
         left = x <= self.threshold[node]
         if self.category_table is None:
             return left
-        on_category = self.categorical[node]
-        if not on_category.any():
-            return left
-        code = np.where(on_category & (x >= 0), x, CODES).astype(np.intp)  # NaN compares False: the missing side
-        return np.where(on_category, self.category_table[self.category_rows[node] * (CODES + 1) + code], left)
+        on = np.flatnonzero(self.categorical[node])  # the nodes on a category: decided by their tables
+        if len(on):
+            codes = x[on]
+            codes = np.where(codes >= 0, codes, CODES).astype(np.intp)  # NaN compares False: the missing side
+            left[on] = self.category_table[self.category_rows[node[on]] * (CODES + 1) + codes]
+        return left
 
 
 #: category codes a HistGradientBoosting node decides on (scikit-learn reads them as 8-bit integers)

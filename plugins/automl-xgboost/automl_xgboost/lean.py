@@ -32,6 +32,9 @@ from typing import Any
 import numpy as np
 from automl.lean import FEW_ROWS, LeanOp, StackedTrees
 
+#: the most entries (bytes) of the table of categorical nodes and codes; a model that needs more is not walked
+MAX_TABLE = 64 * 2**20
+
 #: objectives whose prediction is the margin itself
 IDENTITY = ("reg:squarederror", "reg:absoluteerror", "reg:pseudohubererror", "reg:quantileerror")
 #: objectives whose probabilities are a sigmoid or a softmax of the margins
@@ -125,7 +128,10 @@ class XGBoostTrees(StackedTrees):
         expf = None if objective in IDENTITY else _c_expf()
         if objective not in IDENTITY and expf is None:
             return None
-        return cls(model, window, expf)
+        try:
+            return cls(model, window, expf)
+        except _TooManyCategories:
+            return None
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """What ``inplace_predict(X, predict_type="value")`` gives: values, or probabilities."""
@@ -149,17 +155,20 @@ class XGBoostTrees(StackedTrees):
         left = x < self.threshold[node]
         if self.category_rows is None:
             return left
-        on_category = self.categorical[node]
-        if not on_category.any():
-            return left
-        usable = (x >= 0) & (x < self.code_limit)  # NaN compares False: decided as missing afterwards
-        code = np.where(usable, x, 0).astype(np.intp)  # truncated, as XGBoost's cast to an int
-        word = self.category_bits[self.category_rows[node] * self.words + (code >> 5)]
-        right = usable & ((word >> (code & 31).astype(np.uint32)) & 1).astype(bool)
-        return np.where(on_category, ~right, left)
+        on = np.flatnonzero(self.categorical[node])  # the nodes on a category: decided by their tables
+        if len(on):
+            codes = x[on]
+            codes = np.where((codes >= 0) & (codes < self.code_limit), codes, self.code_limit).astype(np.intp)
+            left[on] = self.category_table[self.category_rows[node[on]] * (self.code_limit + 1) + codes]
+        return left
 
     def _categories(self, trees: list[dict[str, Any]], roots: np.ndarray, leaf: np.ndarray) -> None:
-        """Each categorical node's set of categories (those that go right) as a row of bits."""
+        """Where each categorical node sends each code, in one flat table (True: left).
+
+        XGBoost sends a category in the node's set right; any other value, a
+        negative or unknown code included, left (the table's last entry for a
+        node, which also takes NaN before the walk sends NaN to the default side).
+        """
         self.category_rows: np.ndarray | None = None
         nodes, sets = [], []
         for tree, root in zip(trees, roots, strict=True):
@@ -171,17 +180,17 @@ class XGBoostTrees(StackedTrees):
                 sets.append(np.asarray(cats[start : start + size], dtype=np.intp))
         if not nodes:
             return
+        codes = np.concatenate(sets)
+        self.code_limit = int(codes.max()) + 1 if len(codes) else 0
+        if len(nodes) * (self.code_limit + 1) > MAX_TABLE:
+            raise _TooManyCategories
+        table = np.ones((len(nodes), self.code_limit + 1), dtype=bool)
+        table[np.repeat(np.arange(len(nodes)), [len(c) for c in sets]), codes] = False
+        self.category_table = table.ravel()
         self.categorical = np.zeros(len(leaf), dtype=bool)
         self.categorical[nodes] = True
         self.category_rows = np.zeros(len(leaf), dtype=np.intp)
         self.category_rows[nodes] = np.arange(len(nodes))
-        codes = np.concatenate(sets)
-        self.code_limit = int(codes.max()) + 1 if len(codes) else 1
-        self.words = (self.code_limit + 31) // 32
-        bits = np.zeros((len(nodes), self.words), dtype=np.uint32)
-        rows = np.repeat(np.arange(len(nodes)), [len(c) for c in sets])
-        np.bitwise_or.at(bits, (rows, codes >> 5), np.left_shift(np.uint32(1), (codes & 31).astype(np.uint32)))
-        self.category_bits = bits.ravel()
 
     def _base_margins(self, base_score: list[float]) -> np.ndarray:
         """The margin each group starts from: the base score, turned into a margin for a logistic objective."""
@@ -207,6 +216,10 @@ class XGBoostTrees(StackedTrees):
     def _expf(self, x: np.ndarray) -> np.ndarray:
         assert self.expf is not None
         return np.array([self.expf(v) for v in x.ravel().tolist()], dtype=np.float32).reshape(x.shape)
+
+
+class _TooManyCategories(Exception):
+    """The categorical nodes and codes of a model would need a table above :data:`MAX_TABLE`."""
 
 
 def _depth(parents: np.ndarray, roots: np.ndarray) -> int:

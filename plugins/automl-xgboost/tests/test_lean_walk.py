@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from automl_xgboost import XGBEarlyStoppingClassifier, XGBEarlyStoppingRegressor
+from automl_xgboost import XGBEarlyStoppingClassifier, XGBEarlyStoppingRegressor, lean
 from automl_xgboost.lean import XGBoostTrees, booster_op
 
 OBJECTIVES = {"regression": "reg:squarederror", "binary": "binary:logistic", "multiclass": "multi:softprob"}
@@ -139,3 +139,11 @@ def test_models_the_walk_does_not_do_are_left_to_xgboost(params, walks):
     assert (XGBoostTrees.of(model.get_booster(), (0, 0)) is not None) == walks
     rows = codes(X)[:3]
     np.testing.assert_array_equal(booster_op(model, classifier=False)(rows), model.predict(rows))
+
+
+def test_a_model_whose_category_table_would_be_too_large_is_left_to_xgboost(fitted, monkeypatch):
+    task, model, rows = fitted
+    monkeypatch.setattr(lean, "MAX_TABLE", 10)
+    assert XGBoostTrees.of(model.get_booster(), (0, 0)) is None
+    values = booster_op(model, classifier=task != "regression")(rows[:3])
+    assert values.shape[0] == 3 and np.isfinite(values).all()
