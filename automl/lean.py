@@ -68,6 +68,10 @@ def category_codes(categories: list[list[str]]) -> LeanOp:
     return run
 
 
+#: rough costs of numpy on this kind of work: a level of the walk (its fixed part), a tree on a level, a node decided
+_LEVEL_SECONDS, _TREE_SECONDS, _NODE_SECONDS = 6e-6, 1e-8, 8e-9
+
+
 class StackedTrees:
     """The nodes of many trees in one set of arrays, walked together one level per pass.
 
@@ -105,10 +109,14 @@ class StackedTrees:
         """The leaf each row of X reaches in each tree: shape (rows, trees).
 
         The rows' walks are laid end to end in flat arrays (a row after
-        another), whose reads are cheaper than a two-dimensional index.
+        another), whose reads are cheaper than a two-dimensional index. One
+        row of a model of few nodes and deep trees is decided at every node
+        at once instead (:meth:`_leaves_of_one`).
         """
         n_rows, n_columns = X.shape
         flat = np.ascontiguousarray(X).ravel()
+        if n_rows == 1 and self._whole_is_cheaper():
+            return self._leaves_of_one(flat)
         node = np.tile(self.roots, n_rows)
         starts = None if n_rows == 1 else np.repeat(np.arange(n_rows) * n_columns, len(self.roots))
         missing = np.isnan(flat).any()
@@ -120,6 +128,39 @@ class StackedTrees:
                 left = np.where(np.isnan(x), self.missing_left[node], left)
             node = self.next[2 * node + left]
         return node.reshape(n_rows, len(self.roots))
+
+    def _leaves_of_one(self, row: np.ndarray) -> np.ndarray:
+        """The leaves of one row: where it goes at every node, decided at once; then each path, one read a level."""
+        nodes, lefts, rights = self._whole_arrays()
+        x = row[self.feature]
+        left = self.goes_left(nodes, x)
+        if np.isnan(row).any():
+            left = np.where(np.isnan(x), self.missing_left, left)
+        after = np.where(left, lefts, rights)
+        node = self.roots
+        for _ in range(self.depth):
+            node = after[node]
+        return node[None, :]
+
+    def _whole_is_cheaper(self) -> bool:
+        """Whether deciding every node costs less than the level-by-level walk, by rough costs of numpy's operations.
+
+        The level walk costs a few operations a level, each with a fixed
+        overhead and a share a tree; the whole decision costs a share a node.
+        The choice changes the time, never the leaves.
+        """
+        whole = self.__dict__.get("_whole")
+        if whole is None:
+            levels = self.depth * (_LEVEL_SECONDS + _TREE_SECONDS * len(self.roots))
+            whole = self.__dict__["_whole"] = len(self.feature) * _NODE_SECONDS < levels
+        return bool(whole)
+
+    def _whole_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every node's number, left child and right child (built on first use)."""
+        arrays = self.__dict__.get("_whole_nodes")
+        if arrays is None:
+            arrays = self.__dict__["_whole_nodes"] = (np.arange(len(self.feature)), self.next[1::2], self.next[0::2])
+        return arrays
 
     def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Whether the value ``x`` read at each ``node`` goes left (NaN is decided by ``missing_left`` afterwards)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 import warnings
 
@@ -31,7 +32,7 @@ from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
 from automl.pipeline.lean import transform_op
 from automl.pipeline.lean_linear import linear_op
 from automl.pipeline.lean_predict import lean_member
-from automl.pipeline.lean_trees import forest_op, hist_gradient_boosting_op
+from automl.pipeline.lean_trees import _StackedForest, _StackedTrees, forest_op, hist_gradient_boosting_op
 
 
 def _new_rows() -> pd.DataFrame:
@@ -280,6 +281,28 @@ def test_a_forest_walked_whole_on_a_few_rows_predicts_as_scikit_learn_does(fores
     for rows in [X[:1], X[5:6], X[:20], on_threshold, np.full((2, 5), np.nan, dtype=np.float32)]:
         _assert_identical(op(rows), getattr(model, method)(rows))
     _assert_identical(op(X), getattr(model, method)(X))  # many rows: tree by tree
+
+
+@pytest.mark.parametrize("kind", ["forest", "hist_gradient_boosting"])
+def test_one_row_decided_at_every_node_reaches_the_leaves_of_the_level_walk(kind):
+    rng = np.random.default_rng(5)
+    X = np.column_stack([rng.integers(0, 6, 400), rng.normal(size=(400, 3))]).astype(float)
+    y = (X[:, 0] % 3) + X[:, 1] + rng.normal(scale=0.2, size=400)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    if kind == "forest":
+        model = RandomForestRegressor(n_estimators=10, random_state=0).fit(X.astype(np.float32), y)
+        stacked, dtype = _StackedForest([e.tree_ for e in model.estimators_], 1), np.float32
+    else:
+        model = HistGradientBoostingRegressor(max_iter=20, categorical_features=[0], random_state=0).fit(X, y)
+        stacked = _StackedTrees.of(model._predictors, *model._bin_mapper.make_known_categories_bitsets())
+        dtype = np.float64
+    rows = X[:120].copy()
+    rows[:12, 0] = [-1.0, 7.0, 2.5, np.nan, 255.0, 0.0, 5.0, -0.5, 3.0, 1.0, np.nan, 4.0]
+    level = copy.copy(stacked)
+    level.__dict__["_whole"] = False  # the level-by-level walk
+    stacked.__dict__["_whole"] = True  # every node decided at once
+    for row in rows.astype(dtype):
+        np.testing.assert_array_equal(stacked.leaves(row[None, :]), level.leaves(row[None, :]))
 
 
 class _WrongLean(ClassifierMixin, BaseEstimator):

@@ -82,6 +82,10 @@ def test_the_walk_gives_xgboosts_margins_and_values_on_every_row(fitted):
         out = walk(part)
         assert out.dtype == values.dtype
         np.testing.assert_array_equal(out, values[start : start + 7])
+    for whole in (True, False):  # one row: every node decided at once, or the walk level by level
+        walk.__dict__["_whole"] = whole
+        for i in range(0, len(rows), 11):
+            np.testing.assert_array_equal(walk(rows[i : i + 1]), values[i : i + 1])
 
 
 def test_the_output_is_xgboosts_on_extreme_margins(fitted):
