@@ -23,6 +23,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 from test_fast_predict import CATEGORICAL, NUMERIC, _prepare
 
 from automl.builtins.lightgbm import LGBMEarlyStoppingClassifier
@@ -90,6 +91,25 @@ MODELS = {
 def _pipeline(model, numeric: str, categorical: str, X, y) -> Pipeline:
     steps = [("clean", TableCleaner()), ("prepare", _prepare(PrepareColumns, numeric, categorical)), ("model", model)]
     return Pipeline(steps).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "encoder",
+    [
+        OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2),
+        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+    ],
+    ids=["ordinal", "onehot"],
+)
+def test_an_encoder_fitted_with_missing_values_tells_missing_from_unseen_in_lean_form(encoder):
+    rng = np.random.default_rng(2)
+    X = rng.choice(np.array(["a", "b", "c", np.nan], dtype=object), size=(200, 3))
+    encoder.fit(X)  # NaN is one of the categories of every column
+    op = transform_op(encoder)
+    assert op is not None
+    rows = rng.choice(np.array(["a", "c", "zz", np.nan, "b"], dtype=object), size=(60, 3))  # "zz" unseen
+    for batch in [rows, *(rows[i : i + 1] for i in range(12))]:
+        _assert_identical(op(batch), encoder.transform(batch))
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

@@ -34,7 +34,7 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
-from automl.lean import CodeLookup, LeanOp
+from automl.lean import LeanOp, TableCodes
 
 #: a value no encoder has seen, to read what an encoder gives an unseen value
 _UNSEEN = "\x00automl-unseen-value\x00"
@@ -169,17 +169,22 @@ class _NotStrings(Exception):
 
 
 class _Lookup:
-    """An encoder as per-column tables: each known value's output, and the output of a missing and an unseen value."""
+    """An encoder as per-column tables: each known value's output, and the output of a missing and an unseen value.
+
+    The tables lie end to end in one flat array; output column ``c`` of a row
+    reads ``flat[base[c] + row_of_its_column * stride[c]]``, so the whole
+    output is one gather after one pass of lookups.
+    """
 
     def __init__(self, encoder: Any, categories: list[np.ndarray], widths: list[int]) -> None:
-        self.tables: list[tuple[CodeLookup, np.ndarray]] = []
         for cats in categories:
             if not all(isinstance(c, str) or _is_nan(c) for c in cats):
                 raise _NotStrings
         probe = np.array([[c[0] if len(c) else _UNSEEN for c in categories]], dtype=object)
+        knowns, tables = [], []
         for j, (cats, width) in enumerate(zip(categories, widths, strict=True)):
             known = [c for c in cats if isinstance(c, str)]
-            # rows: the known values, then missing, then unseen (the last row: code -1)
+            # rows: the known values, then missing, then unseen
             rows = np.repeat(probe, len(known) + 2, axis=0)
             rows[: len(known), j] = known
             rows[len(known), j] = np.nan
@@ -188,19 +193,22 @@ class _Lookup:
                 warnings.simplefilter("ignore")
                 out = np.asarray(encoder.transform(rows), dtype=np.float64)
             start = sum(widths[:j])
-            self.tables.append((CodeLookup(known), out[:, start : start + width]))
+            knowns.append(known)
+            tables.append(out[:, start : start + width])
+        self.codes = TableCodes(knowns)
+        self.missing_rows = np.array([len(k) for k in knowns], dtype=np.intp)
+        starts = np.r_[0, np.cumsum([t.size for t in tables])[:-1]].astype(np.intp)
+        self.flat = np.concatenate([t.ravel() for t in tables]) if tables else np.zeros(0)
+        self.column_of = np.repeat(np.arange(len(tables)), widths)
+        self.stride = np.repeat(np.asarray(widths, dtype=np.intp), widths)
+        self.base = np.repeat(starts, widths) + np.concatenate([np.arange(w) for w in widths] or [np.zeros(0, int)])
         self.width = sum(widths)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        out = np.empty((X.shape[0], self.width))
-        start = 0
-        for j, (lookup, table) in enumerate(self.tables):
-            column = X[:, j]
-            codes = lookup.codes(column)
-            codes[_missing(column)] = len(table) - 2  # the missing row; other unknowns read row -1
-            out[:, start : start + table.shape[1]] = table[codes]
-            start += table.shape[1]
-        return out
+        codes = self.codes.codes(X)
+        codes = np.where(codes < 0, self.missing_rows + 1, codes)  # unseen: the last row
+        codes = np.where(_missing(X), self.missing_rows, codes)
+        return self.flat[self.base + codes[:, self.column_of] * self.stride]
 
 
 def _lookup(encoder: Any, widths: list[int]) -> LeanOp | None:
