@@ -361,6 +361,22 @@ def test_an_ensemble_uses_a_lean_form_only_where_it_gives_the_members_own_output
     np.testing.assert_array_equal(again.predict_proba(rows), ens.predict_proba(rows))
 
 
+@pytest.mark.parametrize("first_rows", [1, 5, 80])
+def test_members_sharing_an_encoding_all_keep_their_lean_forms(first_rows):
+    # a forest and a logistic regression whose one-hot branches are identical (shared at predict time) and whose
+    # numeric branches differ: the regression's arithmetic must see its input laid out as its own pipeline gives it
+    X, y = mixed_table(300, seed=6)
+    members = [
+        _pipeline(RandomForestClassifier(n_estimators=10, random_state=0), "impute", "onehot", X, y),
+        _pipeline(LogisticRegression(), "impute_scale", "onehot", X, y),
+        _pipeline(GaussianNB(), "impute_scale", "onehot", X, y),
+    ]
+    ens = EnsembleClassifier.from_fitted([(f"m{i}", m) for i, m in enumerate(members)], [0.4, 0.3, 0.3])
+    rows = _new_rows()
+    ens.predict_proba(rows.iloc[:first_rows])  # finds and checks the lean forms
+    assert all(form is not None for form in ens.__dict__["_lean_cache"]["predict_proba"])
+
+
 def test_a_bad_row_gets_the_pipelines_own_error_in_lean_form():
     X, y = mixed_table(200)
     ens = EnsembleClassifier.from_fitted([("m", _pipeline(LogisticRegression(), "impute", "onehot", X, y))], [1.0])

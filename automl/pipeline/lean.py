@@ -208,7 +208,8 @@ class _Lookup:
         codes = self.codes.codes(X)
         codes = np.where(codes < 0, self.missing_rows + 1, codes)  # unseen: the last row
         codes = np.where(_missing(X), self.missing_rows, codes)
-        return self.flat[self.base + codes[:, self.column_of] * self.stride]
+        # row-major, as the encoder's own output: a model's arithmetic may depend on the layout (BLAS)
+        return self.flat[self.base + codes.take(self.column_of, axis=1) * self.stride]
 
 
 def _lookup(encoder: Any, widths: list[int]) -> LeanOp | None:
