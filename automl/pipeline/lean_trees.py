@@ -86,6 +86,9 @@ class _StackedForest(StackedTrees):
     def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
         return x <= self.threshold[node]
 
+    def goes_left_everywhere(self, x: np.ndarray) -> np.ndarray:
+        return x <= self.threshold
+
     def total(self, X: np.ndarray) -> np.ndarray:
         """The sum over the trees of each row's leaf values, added tree after tree from zero."""
         return np.cumsum(self.value[self.leaves(X)], axis=1)[:, -1]
@@ -165,6 +168,7 @@ class _StackedTrees(StackedTrees):
             self.category_table = _category_table(left_sets, known[f_idx_map[self.feature[on]]], self.missing_left[on])
             self.category_rows = np.zeros(len(allnodes), dtype=np.intp)
             self.category_rows[on] = np.arange(len(on))
+            self.categorical_nodes = on
             self.categorical_features = np.unique(self.feature[on])
 
     @classmethod
@@ -197,10 +201,19 @@ class _StackedTrees(StackedTrees):
             return left
         on = np.flatnonzero(self.categorical[node])  # the nodes on a category: decided by their tables
         if len(on):
-            codes = x[on]
-            codes = np.where(codes >= 0, codes, CODES).astype(np.intp)  # NaN compares False: the missing side
-            left[on] = self.category_table[self.category_rows[node[on]] * (CODES + 1) + codes]
+            left[on] = self._on_category(node[on], x[on])
         return left
+
+    def goes_left_everywhere(self, x: np.ndarray) -> np.ndarray:
+        left = x <= self.threshold
+        if self.category_table is not None:
+            left[self.categorical_nodes] = self._on_category(self.categorical_nodes, x[self.categorical_nodes])
+        return left
+
+    def _on_category(self, node: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Whether categorical ``node`` sends ``codes`` left, by its table; NaN and negative codes: the missing side."""
+        codes = np.where(codes >= 0, codes, CODES).astype(np.intp)  # NaN compares False
+        return self.category_table[self.category_rows[node] * (CODES + 1) + codes]
 
 
 #: category codes a HistGradientBoosting node decides on (scikit-learn reads them as 8-bit integers)

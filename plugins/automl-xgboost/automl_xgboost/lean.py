@@ -157,10 +157,19 @@ class XGBoostTrees(StackedTrees):
             return left
         on = np.flatnonzero(self.categorical[node])  # the nodes on a category: decided by their tables
         if len(on):
-            codes = x[on]
-            codes = np.where((codes >= 0) & (codes < self.code_limit), codes, self.code_limit).astype(np.intp)
-            left[on] = self.category_table[self.category_rows[node[on]] * (self.code_limit + 1) + codes]
+            left[on] = self._on_category(node[on], x[on])
         return left
+
+    def goes_left_everywhere(self, x: np.ndarray) -> np.ndarray:
+        left = x < self.threshold
+        if self.category_rows is not None:
+            left[self.categorical_nodes] = self._on_category(self.categorical_nodes, x[self.categorical_nodes])
+        return left
+
+    def _on_category(self, node: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Whether categorical ``node`` sends ``codes`` left, by its table (a code outside it, or NaN: left)."""
+        codes = np.where((codes >= 0) & (codes < self.code_limit), codes, self.code_limit).astype(np.intp)
+        return self.category_table[self.category_rows[node] * (self.code_limit + 1) + codes]
 
     def _categories(self, trees: list[dict[str, Any]], roots: np.ndarray, leaf: np.ndarray) -> None:
         """Where each categorical node sends each code, in one flat table (True: left).
@@ -191,6 +200,7 @@ class XGBoostTrees(StackedTrees):
         self.categorical[nodes] = True
         self.category_rows = np.zeros(len(leaf), dtype=np.intp)
         self.category_rows[nodes] = np.arange(len(nodes))
+        self.categorical_nodes = np.asarray(nodes, dtype=np.intp)
 
     def _base_margins(self, base_score: list[float]) -> np.ndarray:
         """The margin each group starts from: the base score, turned into a margin for a logistic objective."""
