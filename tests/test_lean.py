@@ -32,7 +32,7 @@ from automl.pipeline.columns import PrepareColumns
 from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
 from automl.pipeline.lean import transform_op
 from automl.pipeline.lean_linear import linear_op
-from automl.pipeline.lean_predict import lean_member
+from automl.pipeline.lean_predict import LeanPipeline, lean_member
 from automl.pipeline.lean_trees import _StackedForest, _StackedTrees, forest_op, hist_gradient_boosting_op
 
 
@@ -375,6 +375,19 @@ def test_members_sharing_an_encoding_all_keep_their_lean_forms(first_rows):
     rows = _new_rows()
     ens.predict_proba(rows.iloc[:first_rows])  # finds and checks the lean forms
     assert all(form is not None for form in ens.__dict__["_lean_cache"]["predict_proba"])
+
+
+def test_a_one_step_pipeline_answers_through_its_step_as_the_pipeline_does():
+    X, y = mixed_table(200, seed=4)
+    members = [_pipeline(model, "impute", "onehot", X, y) for model in (LogisticRegression(), GaussianNB())]
+    ens = EnsembleClassifier.from_fitted([(f"m{i}", m) for i, m in enumerate(members)], [0.5, 0.5])
+    pipe = Pipeline([("ensemble", ens)])
+    lean = LeanPipeline(pipe)
+    rows = _new_rows()
+    for batch in [rows, rows.iloc[:1], rows.iloc[[-1]]]:
+        _assert_identical(lean.predict_proba(batch), pipe.predict_proba(batch))
+    with pytest.raises(ValueError, match="column"):  # the step's own error for a bad table
+        lean.predict_proba(rows.drop(columns=rows.columns[0]))
 
 
 def test_a_bad_row_gets_the_pipelines_own_error_in_lean_form():

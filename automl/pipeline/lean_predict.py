@@ -198,7 +198,7 @@ class LeanPipeline:
         return getattr(self.pipeline, name)
 
     def _call(self, method: str, X: Any) -> Any:
-        own = getattr(self.pipeline, method)
+        own = getattr(_only_step(self.pipeline), method)
         if method not in self._forms:
             out = own(X)
             self._forms[method] = checked(lean_member(self.pipeline, method), X, out)
@@ -211,6 +211,19 @@ class LeanPipeline:
         except Exception:  # noqa: BLE001  (the pipeline's own path gives its own error, or the answer)
             logger.debug("lean form failed; running the pipeline", exc_info=True)
             return own(X)
+
+
+def _only_step(pipeline: Any) -> Any:
+    """The one step of a one-step Pipeline (an ensemble), whose methods are the pipeline's without its per-call work.
+
+    scikit-learn's ``Pipeline.predict`` checks that it is fitted and copies its
+    configuration on every call; with one step and no transform, the answer is
+    the step's own. Anything else is returned as it is.
+    """
+    steps = getattr(pipeline, "steps", None)
+    if type(pipeline) is Pipeline and len(steps) == 1 and steps[0][1] not in (None, "passthrough"):
+        return steps[0][1]
+    return pipeline
 
 
 def _inherits(model: Any, kinds: tuple[type, ...], method: str) -> bool:
