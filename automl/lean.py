@@ -105,9 +105,11 @@ class StackedTrees:
     tree's nodes into one set of arrays lets all trees take one step in one
     numpy operation, so the walk costs a few operations per level, whatever
     the number of trees. A subclass fills the arrays (:meth:`link` numbers
-    them) and decides :meth:`goes_left`; :meth:`leaves` gives the leaf each
-    row reaches in each tree, from which the subclass adds up its values in
-    the model's own order and precision.
+    them) and says how a number compares with a threshold (:meth:`below`) and,
+    when some nodes split on a category, how those decide
+    (:meth:`category_goes_left`); :meth:`leaves` gives the leaf each row
+    reaches in each tree, from which the subclass adds up its values in the
+    model's own order and precision.
 
     Attributes
     ----------
@@ -122,6 +124,11 @@ class StackedTrees:
         Each tree's first node.
     depth : int
         The most levels of any tree: the number of passes.
+    threshold : ndarray
+        Each node's threshold, for :meth:`below`.
+    categorical_nodes : ndarray of int or None
+        The nodes that split on a category (None when none does), and
+        ``categorical``, a boolean per node, the same set.
     """
 
     feature: np.ndarray
@@ -129,6 +136,9 @@ class StackedTrees:
     next: np.ndarray
     roots: np.ndarray
     depth: int
+    threshold: np.ndarray
+    categorical_nodes: np.ndarray | None = None
+    categorical: np.ndarray
 
     def leaves(self, X: np.ndarray) -> np.ndarray:
         """The leaf each row of X reaches in each tree: shape (rows, trees).
@@ -189,11 +199,28 @@ class StackedTrees:
 
     def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Whether the value ``x`` read at each ``node`` goes left (NaN is decided by ``missing_left`` afterwards)."""
-        raise NotImplementedError
+        left = self.below(x, self.threshold[node])
+        if self.categorical_nodes is not None:
+            on = np.flatnonzero(self.categorical[node])  # the nodes on a category decide by their sets
+            if len(on):
+                left[on] = self.category_goes_left(node[on], x[on])
+        return left
 
     def goes_left_everywhere(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`goes_left` at every node, ``x[i]`` read at node ``i``; a subclass may skip the reads by node."""
-        return self.goes_left(self._whole_arrays()[0], x)
+        """:meth:`goes_left` at every node, ``x[i]`` read at node ``i``, without the reads by node."""
+        left = self.below(x, self.threshold)
+        on = self.categorical_nodes
+        if on is not None:
+            left[on] = self.category_goes_left(on, x[on])
+        return left
+
+    def below(self, x: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+        """Whether numbers ``x`` go left at nodes of thresholds ``threshold``, as the model compares them."""
+        raise NotImplementedError
+
+    def category_goes_left(self, node: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Whether the categorical nodes ``node`` send category codes ``codes`` left."""
+        raise NotImplementedError
 
     @staticmethod
     def link(sizes: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -83,11 +83,8 @@ class _StackedForest(StackedTrees):
         self.value = np.concatenate([t.value[:, 0, :n_values] for t in trees])
         self.depth = max(int(t.max_depth) for t in trees)
 
-    def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return x <= self.threshold[node]
-
-    def goes_left_everywhere(self, x: np.ndarray) -> np.ndarray:
-        return x <= self.threshold
+    def below(self, x: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+        return x <= threshold
 
     def total(self, X: np.ndarray) -> np.ndarray:
         """The sum over the trees of each row's leaf values, added tree after tree from zero."""
@@ -195,23 +192,11 @@ class _StackedTrees(StackedTrees):
             raw[:, j] = np.cumsum(steps, axis=1)[:, -1]
         return raw
 
-    def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
-        left = x <= self.threshold[node]
-        if self.category_table is None:
-            return left
-        on = np.flatnonzero(self.categorical[node])  # the nodes on a category: decided by their tables
-        if len(on):
-            left[on] = self._on_category(node[on], x[on])
-        return left
+    def below(self, x: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+        return x <= threshold
 
-    def goes_left_everywhere(self, x: np.ndarray) -> np.ndarray:
-        left = x <= self.threshold
-        if self.category_table is not None:
-            left[self.categorical_nodes] = self._on_category(self.categorical_nodes, x[self.categorical_nodes])
-        return left
-
-    def _on_category(self, node: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Whether categorical ``node`` sends ``codes`` left, by its table; NaN and negative codes: the missing side."""
+    def category_goes_left(self, node: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """By each node's table; NaN and negative codes: the missing side."""
         codes = np.where(codes >= 0, codes, CODES).astype(np.intp)  # NaN compares False
         return self.category_table[self.category_rows[node] * (CODES + 1) + codes]
 

@@ -151,23 +151,11 @@ class XGBoostTrees(StackedTrees):
             out[:, k] = np.cumsum(steps, axis=1, dtype=np.float32)[:, -1]
         return out
 
-    def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:
-        left = x < self.threshold[node]
-        if self.category_rows is None:
-            return left
-        on = np.flatnonzero(self.categorical[node])  # the nodes on a category: decided by their tables
-        if len(on):
-            left[on] = self._on_category(node[on], x[on])
-        return left
+    def below(self, x: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+        return x < threshold
 
-    def goes_left_everywhere(self, x: np.ndarray) -> np.ndarray:
-        left = x < self.threshold
-        if self.category_rows is not None:
-            left[self.categorical_nodes] = self._on_category(self.categorical_nodes, x[self.categorical_nodes])
-        return left
-
-    def _on_category(self, node: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Whether categorical ``node`` sends ``codes`` left, by its table (a code outside it, or NaN: left)."""
+    def category_goes_left(self, node: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """By each node's table (a code outside it, or NaN: left)."""
         codes = np.where((codes >= 0) & (codes < self.code_limit), codes, self.code_limit).astype(np.intp)
         return self.category_table[self.category_rows[node] * (self.code_limit + 1) + codes]
 
