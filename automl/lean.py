@@ -166,7 +166,7 @@ class StackedTrees:
 
     def _leaves_of_one(self, row: np.ndarray) -> np.ndarray:
         """The leaves of one row: where it goes at every node, decided at once; then each path, one read a level."""
-        _, lefts, rights = self._whole_arrays()
+        lefts, rights = self._children()
         x = row[self.feature]
         left = self.goes_left_everywhere(x)
         if np.isnan(row).any():
@@ -190,11 +190,11 @@ class StackedTrees:
             whole = self.__dict__["_whole"] = len(self.feature) * _NODE_SECONDS < levels
         return bool(whole)
 
-    def _whole_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every node's number, left child and right child (built on first use)."""
-        arrays = self.__dict__.get("_whole_nodes")
+    def _children(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every node's left child and right child, each in one contiguous array (built on first use)."""
+        arrays = self.__dict__.get("_children_of")
         if arrays is None:
-            arrays = self.__dict__["_whole_nodes"] = (np.arange(len(self.feature)), self.next[1::2], self.next[0::2])
+            arrays = self.__dict__["_children_of"] = (self.next[1::2].copy(), self.next[0::2].copy())
         return arrays
 
     def goes_left(self, node: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -62,14 +62,15 @@ def booster_op(est: Any, classifier: bool) -> LeanOp | None:
 
     def run(X: np.ndarray) -> np.ndarray:
         nonlocal walk, walkable
+        p = None
         if walkable and X.shape[0] <= FEW_ROWS and X.dtype == np.float64 and not np.isinf(X).any():
             if walk is None:
                 walk = XGBoostTrees.of(booster, window)
                 walkable = walk is not None
             if walk is not None:
                 p = walk(X)
-                return p if not classifier or p.ndim == 2 else np.vstack((1.0 - p, p)).transpose()
-        p = booster.inplace_predict(X, iteration_range=window, predict_type="value", missing=missing)
+        if p is None:
+            p = booster.inplace_predict(X, iteration_range=window, predict_type="value", missing=missing)
         # the classes' columns as the wrapper's _cls_predict_proba makes them
         if not classifier or (p.ndim == 2 and (p.shape[1] == n_classes or (n_classes == 2 and p.shape[1] >= 2))):
             return p
