@@ -15,9 +15,13 @@ import numpy as np
 from scipy.special import expit
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
-from sklearn.utils._array_api import _logsumexp
 
 from automl.lean import LeanOp
+
+try:  # the function GaussianNB normalizes with; private, so a scikit-learn without it has no lean GaussianNB
+    from sklearn.utils._array_api import _logsumexp
+except ImportError:  # pragma: no cover
+    _logsumexp = None
 
 #: linear models whose lean form is known (exactly these classes: a subclass may compute differently)
 REGRESSORS = (Ridge, ElasticNet)
@@ -33,7 +37,7 @@ def linear_op(model: Any, method: str) -> LeanOp | None:
     method : {"predict", "predict_proba"}
         ``predict_proba`` of a logistic regression or a naive Bayes model, ``predict`` of a regressor.
     """
-    if type(model) is GaussianNB and method == "predict_proba":
+    if type(model) is GaussianNB and method == "predict_proba" and _logsumexp is not None:
         return _gaussian_nb_proba(model)
     coef = getattr(model, "coef_", None)
     if not isinstance(coef, np.ndarray) or coef.dtype.kind != "f":
