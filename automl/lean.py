@@ -214,6 +214,18 @@ class StackedTrees:
             left[on] = self.category_goes_left(on, x[on])
         return left
 
+    def mark_categorical(self, nodes: np.ndarray, n_nodes: int) -> None:
+        """Record the nodes that split on a category: ``categorical_nodes``, ``categorical`` and ``category_rows``.
+
+        ``category_rows[node]`` is the node's row among ``nodes`` (0 for any
+        other node), for a subclass's per-node category tables.
+        """
+        self.categorical_nodes = np.asarray(nodes, dtype=np.intp)
+        self.categorical = np.zeros(n_nodes, dtype=bool)
+        self.categorical[self.categorical_nodes] = True
+        self.category_rows = np.zeros(n_nodes, dtype=np.intp)
+        self.category_rows[self.categorical_nodes] = np.arange(len(self.categorical_nodes))
+
     def below(self, x: np.ndarray, threshold: np.ndarray) -> np.ndarray:
         """Whether numbers ``x`` go left at nodes of thresholds ``threshold``, as the model compares them."""
         raise NotImplementedError

@@ -163,9 +163,7 @@ class _StackedTrees(StackedTrees):
             on = np.flatnonzero(self.categorical)
             left_sets = np.concatenate(bitsets)[allnodes["bitset_idx"][on] + np.repeat(firsts, sizes)[on]]
             self.category_table = _category_table(left_sets, known[f_idx_map[self.feature[on]]], self.missing_left[on])
-            self.category_rows = np.zeros(len(allnodes), dtype=np.intp)
-            self.category_rows[on] = np.arange(len(on))
-            self.categorical_nodes = on
+            self.mark_categorical(on, len(allnodes))
             self.categorical_features = np.unique(self.feature[on])
 
     @classmethod
@@ -180,7 +178,7 @@ class _StackedTrees(StackedTrees):
         if self.category_table is None:
             return True
         codes = X[:, self.categorical_features]
-        return not (codes >= 256).any()
+        return not (codes >= CODES).any()
 
     def raw(self, X: np.ndarray, baseline: np.ndarray) -> np.ndarray:
         """The raw predictions: baseline, then each tree's leaf value added in the models' order."""

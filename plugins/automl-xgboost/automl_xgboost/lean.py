@@ -185,11 +185,7 @@ class XGBoostTrees(StackedTrees):
         table = np.ones((len(nodes), self.code_limit + 1), dtype=bool)
         table[np.repeat(np.arange(len(nodes)), [len(c) for c in sets]), codes] = False
         self.category_table = table.ravel()
-        self.categorical = np.zeros(len(leaf), dtype=bool)
-        self.categorical[nodes] = True
-        self.category_rows = np.zeros(len(leaf), dtype=np.intp)
-        self.category_rows[nodes] = np.arange(len(nodes))
-        self.categorical_nodes = np.asarray(nodes, dtype=np.intp)
+        self.mark_categorical(np.asarray(nodes), len(leaf))
 
     def _base_margins(self, base_score: list[float]) -> np.ndarray:
         """The margin each group starts from: the base score, turned into a margin for a logistic objective."""
