@@ -16,7 +16,7 @@ from automl.builtins.encoders import CategoryEncoder
 from automl.builtins.preprocessors import _impute, _impute_scale, _onehot, _ordinal, _target
 from automl.context import Context
 from automl.pipeline.cleaning import TableCleaner
-from automl.pipeline.columns import PrepareColumns, branches
+from automl.pipeline.columns import PrepareColumns, branches, few_rows_values
 from automl.pipeline.ensemble import EnsembleClassifier, _plan
 
 CTX = Context(task="binary", n_rows=240, n_features=6, random_state=0, n_threads=1)
@@ -126,3 +126,51 @@ def test_prepare_columns_fitted_again_transforms_by_its_new_fit():
     fewer = Xc.drop(columns=["num_nan", "obj"])
     ct.fit(fewer, y)
     _assert_same(ct.transform(fewer), _prepare(ColumnTransformer, "impute", "onehot").fit(fewer, y).transform(fewer))
+
+
+@pytest.mark.parametrize("rows", [[0], [2, 0, 1], []])
+def test_few_rows_values_are_what_pandas_gives_for_the_selection(rows):
+    X = pd.DataFrame(
+        {
+            "a": [1.5, np.nan, -0.0],
+            "s": ["x", None, "z"],
+            "b": [np.inf, 2.0, 3.0],
+            "i": [1, 2, 3],
+            "t": [None, "y", "w"],
+            "u": ["p", "q", None],
+        }
+    ).astype({"s": object, "t": object})
+    X = X.iloc[rows]
+    selections = [["b", "a"], ["t", "s"], ["a"], ["a", "s"], ["i"], ["a", "i"], ["u"], ["s", "u"]]
+    got = few_rows_values(X, [X.columns.get_indexer(labels) for labels in selections])
+    for labels, values in zip(selections, got, strict=True):
+        if set(X[labels].dtypes) not in ({np.dtype(np.float64)}, {np.dtype(object)}):
+            assert values is None  # left to pandas: mixed, integer or string-dtype columns
+            continue
+        expected = X[labels].to_numpy()
+        assert values.dtype == expected.dtype and values.shape == expected.shape
+        assert values.tolist() == expected.tolist() or np.array_equal(values, expected, equal_nan=True)
+        assert np.array_equal(np.signbit(values), np.signbit(expected)) if values.dtype == np.float64 else True
+
+
+def test_prepare_columns_reads_few_rows_by_their_own_column_order_each_call():
+    X, y = mixed_table(120)
+    Xc = TableCleaner().fit_transform(X)
+    ours = _prepare(PrepareColumns, "impute", "onehot").fit(Xc, y)
+    theirs = _prepare(ColumnTransformer, "impute", "onehot").fit(Xc, y)
+    # the same kinds at the same places, other columns: positions read for Xc would give wrong values
+    shuffled = Xc[["num_nan", "num", "color", "city", "obj", "flag"]].assign(extra=1.0)
+    assert list(Xc.columns) == ["num", "num_nan", "city", "color", "obj", "flag"]
+    for batch in (Xc.iloc[[3, 4]], shuffled.iloc[[3, 4]], Xc.iloc[[5]], shuffled.iloc[[9]]):
+        _assert_same(ours.transform(batch), theirs.transform(batch))
+
+
+def test_prepare_columns_leaves_duplicate_column_names_to_column_transformer():
+    X, y = mixed_table(120)
+    Xc = TableCleaner().fit_transform(X)
+    ours = _prepare(PrepareColumns, "impute", "onehot").fit(Xc, y)
+    doubled = pd.concat([Xc, Xc[["num"]]], axis=1).iloc[[1]]
+    with pytest.raises(Exception) as theirs:
+        _prepare(ColumnTransformer, "impute", "onehot").fit(Xc, y).transform(doubled)
+    with pytest.raises(type(theirs.value)):
+        ours.transform(doubled)

@@ -60,7 +60,13 @@ def _to_float(s: pd.Series, info: ColumnInfo) -> np.ndarray:
     return parsed.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _dtypes(df: pd.DataFrame) -> np.ndarray:
+try:  # pandas 3: a frame from its blocks, in one step
+    from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
+except ImportError:  # pragma: no cover - pandas 2
+    _from_blocks = None
+
+
+def frame_dtypes(df: pd.DataFrame) -> np.ndarray:
     """The dtypes of ``df``'s columns as one array.
 
     Read from the frame's blocks where pandas has them: ``df.dtypes`` builds a
@@ -176,6 +182,9 @@ class _Layout:
     strings: pd.Index
     #: positions that put the float and string blocks side by side into output order (None: already in order)
     order: np.ndarray | None
+    #: the output columns, and where in them the float and the string columns go
+    names: pd.Index
+    places: tuple[np.ndarray, np.ndarray]
 
 
 class TableCleaner(TransformerMixin, BaseEstimator):
@@ -273,6 +282,11 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         values, strings = self.blocks(X)
         index = pd.RangeIndex(len(values))
         layout = self._layout()
+        if _from_blocks is not None:  # pandas 3: the frame is the two blocks, placed in output order, not copied
+            parts = [(values.T, layout.places[0])] if len(layout.floats) else []
+            if strings is not None:
+                parts.append((strings.T, layout.places[1]))
+            return _from_blocks(parts, index=index, columns=layout.names)
         blocks = [pd.DataFrame(values, columns=layout.floats, index=index, copy=False)] if len(layout.floats) else []
         if strings is not None:
             blocks.append(pd.DataFrame(strings, columns=layout.strings, index=index, dtype=object))
@@ -314,7 +328,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         numpy number becomes the same float64 either way).
         """
         positions = self._positions(df.columns, numeric, strings)
-        dtypes = _dtypes(df)
+        dtypes = frame_dtypes(df)
         if not all(_plain_number(dtype) for dtype in dtypes[positions[: len(numeric)]]):
             return None
         table = df.to_numpy(dtype=object)
@@ -353,7 +367,9 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             both = pd.Index(floats + strings, dtype=object)
             names = pd.Index(self.feature_names_out_, dtype=object)
             order = None if both.equals(names) else both.get_indexer(names)
-            layout = _Layout(pd.Index(floats, dtype=object), pd.Index(strings, dtype=object), order)
+            place = np.arange(len(both)) if order is None else np.argsort(order)
+            places = (place[: len(floats)], place[len(floats) :])
+            layout = _Layout(pd.Index(floats, dtype=object), pd.Index(strings, dtype=object), order, names, places)
             self.__dict__["_layout_cache"] = layout
         return layout
 
@@ -404,4 +420,4 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         return [n for n, k in zip(self.feature_names_out_, self.kinds_out_, strict=True) if k == kind]
 
 
-__all__ = ["TableCleaner", "infinite_columns", "infinite_message", "numeric_values"]
+__all__ = ["TableCleaner", "frame_dtypes", "infinite_columns", "infinite_message", "numeric_values"]
