@@ -235,6 +235,15 @@ class StackedTrees:
         raise NotImplementedError
 
     @staticmethod
+    def index_type(n_nodes: int) -> type[np.signedinteger]:
+        """The integer type that numbers ``n_nodes`` nodes in the walk: 32 bits where ``2 * n_nodes`` fits in them.
+
+        A forest can hold millions of nodes; half the bytes a node number is
+        half the memory of the walk's links.
+        """
+        return np.int32 if 2 * n_nodes + 1 < np.iinfo(np.int32).max else np.intp
+
+    @staticmethod
     def link(sizes: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The stacked numbering of trees whose nodes are numbered from 0 in each tree.
 
@@ -248,18 +257,24 @@ class StackedTrees:
         Returns
         -------
         next : ndarray of int
-            ``next`` as the walk reads it (right at ``2 * node``, left at ``2 * node + 1``).
+            ``next`` as the walk reads it (right at ``2 * node``, left at ``2 * node + 1``),
+            of :meth:`index_type`.
         leaf : ndarray of bool
             Which nodes are leaves.
         roots : ndarray of int
             Each tree's first node.
         """
-        roots = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.intp)
+        index = StackedTrees.index_type(len(left))
+        roots = np.r_[0, np.cumsum(sizes)[:-1]].astype(index)
         shift = np.repeat(roots, sizes)
+        pairs = np.empty((len(left), 2), dtype=index)
+        np.add(right, shift, out=pairs[:, 0], casting="unsafe")
+        np.add(left, shift, out=pairs[:, 1], casting="unsafe")
         leaf = left < 0
-        own = np.arange(len(left))
-        pairs = np.column_stack([np.where(leaf, own, right + shift), np.where(leaf, own, left + shift)])
-        return pairs.ravel().astype(np.intp), leaf, roots
+        own = np.flatnonzero(leaf)
+        pairs[own, 0] = own
+        pairs[own, 1] = own
+        return pairs.ravel(), leaf, roots
 
 
 def is_lightgbm(model: Any) -> bool:

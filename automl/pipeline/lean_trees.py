@@ -73,13 +73,19 @@ class _StackedForest(StackedTrees):
 
     def __init__(self, trees: list[Any], n_values: int) -> None:
         sizes = np.array([t.node_count for t in trees])
-        left = np.concatenate([t.children_left for t in trees])
-        self.next, leaf, self.roots = self.link(sizes, left, np.concatenate([t.children_right for t in trees]))
-        self.feature = np.where(leaf, 0, np.concatenate([t.feature for t in trees])).astype(np.intp)
+        index = self.index_type(int(sizes.sum()))  # millions of nodes in a big forest: no 64-bit temporaries
+        left = np.concatenate([t.children_left for t in trees], dtype=index)
+        right = np.concatenate([t.children_right for t in trees], dtype=index)
+        self.next, leaf, self.roots = self.link(sizes, left, right)
+        del left, right
+        self.feature = np.concatenate([t.feature for t in trees], dtype=index)
+        self.feature[leaf] = 0
         # a leaf goes "left" to itself whatever the value: x <= inf, and NaN takes the missing side, left
-        self.threshold = np.where(leaf, np.inf, np.concatenate([t.threshold for t in trees]))
-        missing_left = np.concatenate([np.asarray(t.missing_go_to_left, dtype=bool) for t in trees])  # False: right
-        self.missing_left = np.where(leaf, True, missing_left)
+        self.threshold = np.concatenate([t.threshold for t in trees])
+        self.threshold[leaf] = np.inf
+        missing = [t.missing_go_to_left for t in trees]  # 0: right
+        self.missing_left = np.concatenate(missing, dtype=bool, casting="unsafe")
+        self.missing_left[leaf] = True
         self.value = np.concatenate([t.value[:, 0, :n_values] for t in trees])
         self.depth = max(int(t.max_depth) for t in trees)
 
