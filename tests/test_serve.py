@@ -488,3 +488,33 @@ def test_onnx_runtime_without_the_extra_says_what_to_install(
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if the onnx extra were not installed
     with pytest.raises(ValueError, match=r"pip install 'automl\[onnx\]'"):
         create_app(fitted["multiclass"].model, runtime="onnx")
+
+
+def test_the_sklearn_runtime_makes_the_models_first_call_before_the_first_request(fitted: dict[str, Fitted]) -> None:
+    from automl.estimator import _LEAN
+
+    for task in ("binary", "regression"):
+        served = create_app(fitted[task].path).state.served  # loaded from its file: never called yet
+        forms = _LEAN[served.model]._forms
+        assert set(forms) == ({"predict", "predict_proba"} if task == "binary" else {"predict"})
+        answer = served.predict(json.dumps(records(fitted[task].X.iloc[:3])).encode())
+        assert answer["predictions"] == fitted[task].model.predict(fitted[task].X.iloc[:3]).tolist()
+
+
+def test_a_failed_warm_up_is_logged_and_leaves_the_first_call_to_the_first_request(
+    fitted: dict[str, Fitted], caplog: pytest.LogCaptureFixture
+) -> None:
+    from automl.deploy.runtimes import SklearnRuntime
+
+    class Failing:
+        task_ = "regression"
+        data_profile_ = fitted["regression"].model.data_profile_
+
+        def predict(self, X: pd.DataFrame) -> np.ndarray:
+            raise RuntimeError("no")
+
+    with caplog.at_level("WARNING", logger="automl.deploy.runtimes"):
+        assert SklearnRuntime(Failing()).warm_up() is None
+    assert "warm-up" in caplog.text
+    Failing.data_profile_ = None
+    assert SklearnRuntime(Failing()).warm_up() is None
