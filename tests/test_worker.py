@@ -139,6 +139,37 @@ def test_shrink_kills_idle_workers_only(pool):
     assert pool.workers[0].job == Job("trial", 1)
 
 
+def test_release_after_a_fit_keeps_busy_workers_and_fresh_interpreters_only(pool):
+    pool.ensure(3)
+    wait_ready(pool)
+    busy = pool.workers[0]
+    busy.job = Job("refit", 1)
+    procs = [w.proc for w in pool.workers]
+    pool.release(2)
+    if os.environ.get("AUTOML_WORKER_START") == "spawn":  # each costs seconds to start again: two stay
+        assert len(pool.workers) == 2 and busy in pool.workers
+    else:  # a fork is ready again in milliseconds: only the busy one stays
+        assert pool.workers == [busy]
+        assert all(p.poll() is not None for p in procs[1:])
+
+
+def test_a_worker_gives_freed_memory_back_to_the_system():
+    from automl.workers.main import TRIM_GROWTH, _Trim
+
+    trim = _Trim()
+    if trim.malloc_trim is None or not trim.resident():  # pragma: no cover - not glibc, or no procfs
+        pytest.skip("malloc_trim or /proc/self/statm unavailable")
+    chunks = [bytearray(4096) for _ in range(3 * TRIM_GROWTH // 4096)]  # small blocks: the heap, not mmap
+    grown = trim.resident()
+    keep = chunks[-1]  # the heap's top stays in use: only trimming gives the pages below it back
+    del chunks
+    assert trim.resident() > grown - TRIM_GROWTH  # freed, yet still resident
+    trim()
+    assert trim.resident() < grown - 2 * TRIM_GROWTH
+    assert trim.after == pytest.approx(trim.resident(), abs=TRIM_GROWTH)
+    assert len(keep) == 4096
+
+
 def test_close_kills_everything(pool):
     pool.ensure(2)
     procs = [w.proc for w in pool.workers]

@@ -5,8 +5,10 @@ workers are forked by a zygote, one interpreter that has imported scikit-learn
 and LightGBM once; elsewhere each is a fresh interpreter
 (``python -m automl.workers.main``). Killing a worker is how the engine stops a
 trial that overruns its time, hangs, or takes its process down; the pool then
-starts a replacement. Workers outlive one ``fit`` (a second fit in the same
-session starts at once) and exit when the parent does.
+starts a replacement. Workers started as fresh interpreters outlive one
+``fit`` (a second fit in the same session starts at once); forked ones are
+killed when the fit ends, since a fork is ready again in milliseconds. All
+exit when the parent does.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 
 from automl.workers.cores import count_physical_cores
 from automl.workers.protocol import Failed, Job, Ready, Reply, Request
-from automl.workers.zygote import close_zygote, give_up_forking, shared_zygote, start_interpreter
+from automl.workers.zygote import close_zygote, forked, give_up_forking, shared_zygote, start_interpreter
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +144,18 @@ class WorkerPool:
         if worker in self.workers:
             self.workers.remove(worker)
 
+    def release(self, n: int) -> None:
+        """After a fit: kill the idle workers a zygote forked, and idle workers beyond ``n``.
+
+        An idle worker keeps what its last jobs grew it to (hundreds of MB
+        after a big forest) for as long as the session lasts; a fork of the
+        zygote is ready again in milliseconds, so only workers started as fresh
+        interpreters (seconds each) are kept for the next fit.
+        """
+        for w in [w for w in self.workers if not w.busy and forked(w.proc)]:
+            self.kill(w)
+        self.shrink(n)
+
     def shrink(self, n: int) -> None:
         """Kill idle workers beyond ``n``."""
         for w in list(self.workers):
@@ -215,9 +229,10 @@ def shared_pool(memory_limit: int) -> WorkerPool:
 def worker_pool(memory_limit: int, n: int) -> Iterator[WorkerPool]:
     """The pool for one fit, with ``n`` workers booting as it starts.
 
-    The process-wide pool, whose workers outlive the fit (it is shrunk back to
-    ``n`` after); a private one, closed after, when another fit in this process
-    holds the shared pool.
+    The process-wide pool, whose workers started as fresh interpreters outlive
+    the fit (up to ``n``; forked ones are killed after it, see
+    :meth:`WorkerPool.release`); a private one, closed after, when another fit
+    in this process holds the shared pool.
     """
     pool = shared_pool(memory_limit)
     private = not pool.lock.acquire(blocking=False)
@@ -232,7 +247,7 @@ def worker_pool(memory_limit: int, n: int) -> Iterator[WorkerPool]:
             pool.close()
         else:
             pool.sweep()
-            pool.shrink(n)
+            pool.release(n)
             pool.lock.release()
 
 

@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def import_path() -> list[str]:
@@ -207,6 +208,11 @@ def shared_zygote() -> _Zygote | None:
     return z
 
 
+def forked(proc: Any) -> bool:
+    """Whether a worker's process was forked by the zygote (rather than started as a fresh interpreter)."""
+    return isinstance(proc, _ForkedProcess)
+
+
 def give_up_forking() -> None:
     """Start workers as fresh interpreters from now on (the zygote could not be reached)."""
     _ZYGOTE.failed = True
@@ -218,4 +224,4 @@ def close_zygote() -> None:
         _ZYGOTE.zygote.close()
 
 
-__all__ = ["close_zygote", "give_up_forking", "import_path", "shared_zygote", "start_interpreter"]
+__all__ = ["close_zygote", "forked", "give_up_forking", "import_path", "shared_zygote", "start_interpreter"]
