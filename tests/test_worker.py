@@ -154,19 +154,20 @@ def test_release_after_a_fit_keeps_busy_workers_and_fresh_interpreters_only(pool
 
 
 def test_a_worker_gives_freed_memory_back_to_the_system():
+    from automl.workers import memory
     from automl.workers.main import TRIM_GROWTH, _Trim
 
-    trim = _Trim()
-    if trim.malloc_trim is None or not trim.resident():  # pragma: no cover - not glibc, or no procfs
+    if memory._TRIM is None or not memory.resident_bytes():  # pragma: no cover - not glibc, or no procfs
         pytest.skip("malloc_trim or /proc/self/statm unavailable")
+    trim = _Trim()
     chunks = [bytearray(4096) for _ in range(3 * TRIM_GROWTH // 4096)]  # small blocks: the heap, not mmap
-    grown = trim.resident()
+    grown = memory.resident_bytes()
     keep = chunks[-1]  # the heap's top stays in use: only trimming gives the pages below it back
     del chunks
-    assert trim.resident() > grown - TRIM_GROWTH  # freed, yet still resident
+    assert memory.resident_bytes() > grown - TRIM_GROWTH  # freed, yet still resident
     trim()
-    assert trim.resident() < grown - 2 * TRIM_GROWTH
-    assert trim.after == pytest.approx(trim.resident(), abs=TRIM_GROWTH)
+    assert memory.resident_bytes() < grown - 2 * TRIM_GROWTH
+    assert trim.after == pytest.approx(memory.resident_bytes(), abs=TRIM_GROWTH)
     assert len(keep) == 4096
 
 

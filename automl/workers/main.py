@@ -24,6 +24,7 @@ from typing import Any
 
 from automl.workers import protocol
 from automl.workers.cores import count_physical_cores
+from automl.workers.memory import give_back_memory, resident_bytes
 
 
 def _watch_parent(parent: int) -> None:
@@ -51,36 +52,18 @@ TRIM_GROWTH = 64 << 20
 class _Trim:
     """Hand the memory a finished job freed back to the system, when the process has grown since it last did.
 
-    A job frees its arrays and models when it ends, but the C library keeps
-    the freed pages for its next allocations: a worker that fitted a big
-    forest keeps its size while it runs the small trials after it.
-    ``malloc_trim`` (glibc) returns them. Elsewhere this does nothing.
+    A worker that fitted a big forest would otherwise keep that size while it
+    runs the small trials after it (see :mod:`automl.workers.memory`).
     """
 
     def __init__(self) -> None:
-        self.malloc_trim = None
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            self.malloc_trim = ctypes.CDLL(None).malloc_trim
-        self.after = self.resident()
-
-    @staticmethod
-    def resident() -> int:
-        """Bytes resident now (0 when unknown)."""
-        try:
-            with open("/proc/self/statm") as fh:
-                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, IndexError):
-            return 0
+        self.after = resident_bytes()
 
     def __call__(self) -> None:
-        if self.malloc_trim is None or self.resident() < self.after + TRIM_GROWTH:
+        if resident_bytes() < self.after + TRIM_GROWTH:
             return
-        with contextlib.suppress(Exception):  # a job already answered is not failed by its clean-up
-            gc.collect()
-            self.malloc_trim(0)
-        self.after = self.resident()
+        give_back_memory()
+        self.after = resident_bytes()
 
 
 def _adopt_path(paths: list[str]) -> None:
