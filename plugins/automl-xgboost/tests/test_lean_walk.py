@@ -88,6 +88,22 @@ def test_the_walk_gives_xgboosts_margins_and_values_on_every_row(fitted):
             np.testing.assert_array_equal(walk(rows[i : i + 1]), values[i : i + 1])
 
 
+def test_the_model_is_read_tree_by_tree_into_the_same_walk(fitted):
+    _, model, _ = fitted
+    booster = model.get_booster()
+    read = lean._read_model(booster)
+    trees = read["gradient_booster"]["model"]["trees"]
+    assert all(set(t) <= lean.TREE_KEYS and all(isinstance(v, np.ndarray) for v in t.values()) for t in trees)
+    assert "loss_changes" not in trees[0] and "left_children" in trees[0]
+    whole = json.loads(booster.save_raw("json"))["learner"]  # every tree's lists, as Python objects
+    a, b = XGBoostTrees(read, (0, 0), lean._c_expf()), XGBoostTrees(whole, (0, 0), lean._c_expf())
+    for name in ("next", "roots", "feature", "threshold", "missing_left", "category_rows", "category_table", "base"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype
+        np.testing.assert_array_equal(x, y)
+    assert a.depth == b.depth and a.code_limit == b.code_limit
+
+
 def test_the_output_is_xgboosts_on_extreme_margins(fitted):
     task, model, rows = fitted
     booster = model.get_booster()
