@@ -80,7 +80,7 @@ class SklearnRuntime:
             logger.warning("the warm-up on rows drawn from the training profile failed", exc_info=True)
             return None
         finally:
-            give_back_memory()  # the first call's comparison on up to 1,000 rows frees far more than it keeps
+            give_back_memory()  # building the lean forms (an XGBoost model read from JSON) frees more than it keeps
         return time.perf_counter() - start
 
 
