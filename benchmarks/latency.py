@@ -121,6 +121,13 @@ def measure_saved(path: Path, calls: int, seed: int) -> list[dict]:
     ]
 
 
+def _final_step(model: Any) -> Any:
+    """The final model's last step: the ensemble or the single model (through a decision threshold's wrapper)."""
+    pipeline = model.best_pipeline_
+    inner = getattr(pipeline.steps[-1][1], "estimator", None)  # a decision threshold wraps the pipeline
+    return (getattr(inner, "estimator", inner) if inner is not None else pipeline).steps[-1][1]
+
+
 def member_ms(model: Any, X_test: Any, task: str, calls: int, seed: int) -> list[tuple[str, float]]:
     """Each ensemble member's share of one row: the median milliseconds of its call, in the ensemble's order.
 
@@ -129,9 +136,7 @@ def member_ms(model: Any, X_test: Any, task: str, calls: int, seed: int) -> list
     """
     method = "predict" if task == "regression" else "predict_proba"
     _method(model, task)(X_test.iloc[:5])  # the first call finds the lean forms
-    pipeline = model.best_pipeline_
-    inner = getattr(pipeline.steps[-1][1], "estimator", None)  # a decision threshold wraps the pipeline
-    ensemble = (getattr(inner, "estimator", inner) if inner is not None else pipeline).steps[-1][1]
+    ensemble = _final_step(model)
     lean = getattr(ensemble, "__dict__", {}).get("_lean_cache", {}).get(method)
     if lean is None:
         return []
@@ -160,10 +165,7 @@ def member_rows_per_second(model: Any, X_test: Any, task: str) -> list[tuple[str
     A member is one tuned model with its preparation, refitted on all the
     training rows: what a search restricted to that model would return.
     """
-    pipeline = model.best_pipeline_
-    inner = getattr(pipeline.steps[-1][1], "estimator", None)  # a decision threshold wraps the pipeline
-    last = (getattr(inner, "estimator", inner) if inner is not None else pipeline).steps[-1][1]
-    members = getattr(last, "estimators_", None) or [pipeline]
+    members = getattr(_final_step(model), "estimators_", None) or [model.best_pipeline_]
     out = []
     for member in members:
         name = type(member.steps[-1][1] if hasattr(member, "steps") else member).__name__
@@ -188,10 +190,7 @@ def saved_markdown(records: list[dict]) -> str:
 
 def _describe(model: Any) -> str:
     """The final model in a few words: the model of a single pipeline, or the ensemble's size."""
-    last = model.best_pipeline_.steps[-1][1]
-    inner = getattr(last, "estimator", None)  # a decision threshold wraps the pipeline
-    if inner is not None:
-        last = getattr(inner, "estimator", inner).steps[-1][1]
+    last = _final_step(model)
     members = getattr(last, "estimators_", None)
     return f"ensemble of {len(members)}" if members is not None else type(last).__name__
 
