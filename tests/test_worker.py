@@ -139,18 +139,23 @@ def test_shrink_kills_idle_workers_only(pool):
     assert pool.workers[0].job == Job("trial", 1)
 
 
-def test_release_after_a_fit_keeps_busy_workers_and_fresh_interpreters_only(pool):
-    pool.ensure(3)
+def test_release_after_a_fit_kills_forked_workers_that_grew_and_keeps_the_rest(pool):
+    from automl.workers.pool import KEEP_GROWTH
+
+    pool.ensure(4)
     wait_ready(pool)
-    busy = pool.workers[0]
+    busy, grown, unknown, lean = pool.workers
     busy.job = Job("refit", 1)
-    procs = [w.proc for w in pool.workers]
-    pool.release(2)
-    if os.environ.get("AUTOML_WORKER_START") == "spawn":  # each costs seconds to start again: two stay
-        assert len(pool.workers) == 2 and busy in pool.workers
-    else:  # a fork is ready again in milliseconds: only the busy one stays
-        assert pool.workers == [busy]
-        assert all(p.poll() is not None for p in procs[1:])
+    busy.resident_at_ready = grown.resident_at_ready = 1  # as if each had grown by its whole size since
+    unknown.resident_at_ready = 0
+    assert lean.resident_at_ready > KEEP_GROWTH  # measured when it said ready: a whole interpreter
+    pool.release(3)
+    if os.environ.get("AUTOML_WORKER_START") == "spawn":  # each costs seconds to start again: three stay
+        assert len(pool.workers) == 3 and busy in pool.workers
+    else:  # a fork is ready again in milliseconds: the idle one that grew (or may have) goes
+        assert pool.workers == [busy, lean]
+        assert grown.proc.wait(5) is not None and unknown.proc.wait(5) is not None
+        assert lean.proc.poll() is None
 
 
 def test_a_worker_gives_freed_memory_back_to_the_system():

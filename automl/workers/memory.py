@@ -15,10 +15,10 @@ import os
 from typing import Any
 
 
-def resident_bytes() -> int:
-    """Bytes this process holds in physical memory now (0 when unknown)."""
+def resident_bytes(pid: int | None = None) -> int:
+    """Bytes this process (or process ``pid``) holds in physical memory now (0 when unknown)."""
     try:
-        with open("/proc/self/statm") as fh:
+        with open(f"/proc/{'self' if pid is None else pid}/statm") as fh:
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
