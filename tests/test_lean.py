@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import mixed_table
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import (
     ExtraTreesClassifier,
@@ -27,6 +29,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 from test_fast_predict import CATEGORICAL, NUMERIC, _prepare
 
 from automl.builtins.lightgbm import LGBMEarlyStoppingClassifier
+from automl.lean import CodeLookup, TableCodes
 from automl.pipeline.cleaning import TableCleaner
 from automl.pipeline.columns import PrepareColumns
 from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
@@ -425,3 +428,24 @@ def test_the_cleaner_reads_a_few_rows_at_once_as_it_reads_many_column_by_column(
         clean.blocks(X.iloc[[3]])
     nullable = X.iloc[:4].astype({"count": "Int64"})
     _assert_identical(clean.blocks(nullable)[0], many[0][:4])  # read column by column
+
+
+_CELLS = st.one_of(
+    st.sampled_from(["a", "b", "ä", "", " a", "A", "None", "nan", "1"]),
+    st.text(max_size=3),
+    st.sampled_from([None, np.nan, pd.NA, pd.NaT, 1, 1.0, True, b"a", np.str_("b")]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "ä", "", " a", "1", "None"]), unique=True),
+    st.lists(st.lists(_CELLS, min_size=2, max_size=2), max_size=80),
+)
+def test_codes_are_what_a_pandas_index_finds(values, rows):
+    X = np.empty((len(rows), 2), dtype=object)
+    X[:] = rows if rows else X
+    # pandas' lookup, which the dict replaced: -1 for anything outside the list, missing values too
+    expected = np.column_stack([pd.Index(values, dtype=object).get_indexer(X[:, j]) for j in range(2)])
+    assert np.array_equal(CodeLookup(values).codes(X[:, 0]), expected[:, 0])
+    assert np.array_equal(TableCodes([values, values]).codes(X), expected.reshape(len(rows), 2))

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import SimpleImputer
 from sklearn.utils.validation import check_is_fitted
 
-from automl.lean import category_codes
+from automl.lean import CodeLookup, category_codes
 from automl.specs import MISSING
 
 
@@ -51,19 +51,19 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "categories_")
         df = pd.DataFrame(X)
         out = {}
-        for name, col, (index, dtype) in zip(self.feature_names_in_, df.columns, self._lookups(), strict=True):
+        for name, col, (lookup, dtype) in zip(self.feature_names_in_, df.columns, self._lookups(), strict=True):
             values = df[col].to_numpy(dtype=object, copy=True)
             known = ~pd.isna(values)
             values[known] = [str(v) for v in values[known]]
             # a value outside the categories (rare, unseen or missing) gets code -1: NaN
-            out[name] = pd.Categorical.from_codes(index.get_indexer(values), dtype=dtype)
+            out[name] = pd.Categorical.from_codes(lookup.codes(values), dtype=dtype)
         return pd.DataFrame(out, index=df.index)
 
-    def _lookups(self) -> list[tuple[pd.Index, pd.CategoricalDtype]]:
-        """Per column, the index that finds a value's code and the dtype of the output (built once, not pickled)."""
+    def _lookups(self) -> list[tuple[CodeLookup, pd.CategoricalDtype]]:
+        """Per column, the lookup that finds a value's code and the dtype of the output (built once, not pickled)."""
         lookups = self.__dict__.get("_lookups_cache")
         if lookups is None:
-            lookups = [(pd.Index(c, dtype=object), pd.CategoricalDtype(categories=c)) for c in self.categories_]
+            lookups = [(CodeLookup(c), pd.CategoricalDtype(categories=c)) for c in self.categories_]
             self.__dict__["_lookups_cache"] = lookups
         return lookups
 
