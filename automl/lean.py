@@ -381,7 +381,12 @@ def single_row_predictor(booster: Any) -> _SingleRow | None:
 
 
 def _threads(X: np.ndarray) -> dict[str, int]:
-    """One thread for a few rows (no pool to start); otherwise the model's own setting."""
+    """One thread for a few rows (no pool to start); for more, the Booster's default: OpenMP's, every core.
+
+    Not the model's ``n_jobs`` (the search's one thread a worker, which its
+    scikit-learn wrapper passes on): LightGBM splits the rows between its
+    threads, so each row's answer is the same with any number of them.
+    """
     return {"num_threads": 1} if len(X) <= FEW_ROWS else {}
 
 
