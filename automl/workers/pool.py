@@ -159,8 +159,7 @@ class WorkerPool:
         :data:`KEEP_GROWTH` since it said ready is killed. The others, and
         workers started as fresh interpreters (seconds each), are kept for the
         next fit, which then skips a fork's first-job costs (pages copied from
-        the zygote, modules imported on first use): a fit of a tiny table takes
-        0.4 s instead of 0.65.
+        the zygote, modules imported on first use; see docs/benchmarks.md).
         """
         for w in [w for w in self.workers if not w.busy and forked(w.proc) and self._grew(w)]:
             self.kill(w)
