@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -380,6 +381,29 @@ def single_row_predictor(booster: Any) -> _SingleRow | None:
         return None
 
 
+#: a thread of a split batch takes at least this many rows (on fewer, starting it costs about what it saves)
+SPLIT_ROWS = 512
+
+
+def split_rows(op: LeanOp, X: np.ndarray) -> np.ndarray:
+    """``op(X)``, with the rows of a batch split between the cores this process may use, one thread each.
+
+    For an ``op`` that answers each row on its own and releases the GIL while
+    it works (a tree library's predict on a thread of its own): every row's
+    answer is the one ``op`` gives it on the whole batch. The cores are
+    OpenMP's count, so ``OMP_NUM_THREADS`` and ``threadpoolctl`` limits (one a
+    worker, in a search) hold; each thread takes at least :data:`SPLIT_ROWS`
+    rows, so a smaller batch runs in one call.
+    """
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    n = min(_openmp_effective_n_threads(), len(X) // SPLIT_ROWS)
+    if n < 2:
+        return op(X)
+    with ThreadPoolExecutor(n, thread_name_prefix="automl-rows") as pool:
+        return np.concatenate(list(pool.map(op, np.array_split(X, n))))
+
+
 def _threads(X: np.ndarray) -> dict[str, int]:
     """One thread for a few rows (no pool to start); for more, the Booster's default: OpenMP's, every core.
 
@@ -399,4 +423,5 @@ __all__ = [
     "category_codes",
     "is_lightgbm",
     "lightgbm_op",
+    "split_rows",
 ]

@@ -29,7 +29,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 from test_fast_predict import CATEGORICAL, NUMERIC, _prepare
 
 from automl.builtins.lightgbm import LGBMEarlyStoppingClassifier
-from automl.lean import CodeLookup, TableCodes
+from automl.lean import SPLIT_ROWS, CodeLookup, TableCodes, split_rows
 from automl.pipeline.cleaning import TableCleaner
 from automl.pipeline.columns import PrepareColumns
 from automl.pipeline.ensemble import EnsembleClassifier, EnsembleRegressor
@@ -449,3 +449,47 @@ def test_codes_are_what_a_pandas_index_finds(values, rows):
     expected = np.column_stack([pd.Index(values, dtype=object).get_indexer(X[:, j]) for j in range(2)])
     assert np.array_equal(CodeLookup(values).codes(X[:, 0]), expected[:, 0])
     assert np.array_equal(TableCodes([values, values]).codes(X), expected.reshape(len(rows), 2))
+
+
+@pytest.fixture
+def two_cores(monkeypatch):
+    """OpenMP's count of cores is two, whatever the machine has."""
+    monkeypatch.setattr("sklearn.utils._openmp_helpers._openmp_effective_n_threads", lambda: 2)
+
+
+def test_a_batch_is_split_between_threads_and_each_row_keeps_its_answer(two_cores):
+    import threading
+
+    calls = []
+
+    def op(part):
+        calls.append((threading.current_thread().name, len(part)))
+        return part * 2.0
+
+    X = np.arange(2 * SPLIT_ROWS + 1, dtype=float)[:, None]
+    _assert_identical(split_rows(op, X), X * 2.0)
+    assert sorted(n for _, n in calls) == [SPLIT_ROWS, SPLIT_ROWS + 1]
+    assert all(name.startswith("automl-rows") for name, _ in calls)
+    calls.clear()
+    _assert_identical(split_rows(op, X[:-2]), X[:-2] * 2.0)  # too few rows for two threads: one call, here
+    assert calls == [(threading.current_thread().name, 2 * SPLIT_ROWS - 1)]
+
+
+def test_a_thread_limit_keeps_a_batch_in_one_call():
+    from threadpoolctl import threadpool_limits
+
+    calls = []
+    X = np.zeros((4 * SPLIT_ROWS, 1))
+    with threadpool_limits(limits=1):  # as in a search's worker
+        split_rows(lambda part: calls.append(len(part)) or part, X)
+    assert calls == [len(X)]
+
+
+@pytest.mark.parametrize("forest", [RandomForestClassifier, ExtraTreesRegressor])
+def test_a_forest_split_between_threads_predicts_as_scikit_learn_does(forest, two_cores):
+    X, _ = mixed_table(2 * SPLIT_ROWS + 100, seed=3)
+    X = X[["num", "num_nan"]].fillna(0.0).to_numpy()
+    y = (X[:, 0] > 0).astype(int) if forest is RandomForestClassifier else X[:, 0] * 3.0
+    model = forest(n_estimators=15, random_state=0).fit(X, y)
+    method = "predict_proba" if forest is RandomForestClassifier else "predict"
+    _assert_identical(forest_op(model, method)(X), getattr(model, method)(X))

@@ -25,7 +25,7 @@ from sklearn.ensemble import (
 )
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
-from automl.lean import FEW_ROWS, LeanOp, StackedTrees
+from automl.lean import FEW_ROWS, LeanOp, StackedTrees, split_rows
 
 FORESTS = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, ExtraTreesRegressor)
 
@@ -53,13 +53,19 @@ def forest_op(forest: Any, method: str) -> LeanOp | None:
                 stacked = _StackedForest(trees, n)
             out = stacked.total(X)
         else:
-            out = np.zeros((X.shape[0], n), dtype=np.float64)
-            for tree in trees:
-                out += tree.predict(X)[:, :n]
+            out = split_rows(lambda part: _tree_sum(trees, part, n), X)
         out /= len(trees)
         return out if classifier else out[:, 0]
 
     return run
+
+
+def _tree_sum(trees: list[Any], X: np.ndarray, n: int) -> np.ndarray:
+    """The sum of the trees' outputs (their first ``n`` columns) for each row of X, tree after tree from zero."""
+    out = np.zeros((X.shape[0], n), dtype=np.float64)
+    for tree in trees:
+        out += tree.predict(X)[:, :n]
+    return out
 
 
 class _StackedForest(StackedTrees):

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from automl.lean import FEW_ROWS, LeanOp, StackedTrees
+from automl.lean import FEW_ROWS, LeanOp, StackedTrees, split_rows
 
 #: the most entries (bytes) of the table of categorical nodes and codes; a model that needs more is not walked
 MAX_TABLE = 64 * 2**20
@@ -60,6 +60,9 @@ def booster_op(est: Any, classifier: bool) -> LeanOp | None:
     walk: Callable[[np.ndarray], np.ndarray] | None = None
     walkable = missing is None or (isinstance(missing, float) and math.isnan(missing))
 
+    def predict(X: np.ndarray) -> np.ndarray:
+        return booster.inplace_predict(X, iteration_range=window, predict_type="value", missing=missing)
+
     def run(X: np.ndarray) -> np.ndarray:
         nonlocal walk, walkable
         p = None
@@ -70,7 +73,7 @@ def booster_op(est: Any, classifier: bool) -> LeanOp | None:
             if walk is not None:
                 p = walk(X)
         if p is None:
-            p = booster.inplace_predict(X, iteration_range=window, predict_type="value", missing=missing)
+            p = split_rows(predict, X)
         # the classes' columns as the wrapper's _cls_predict_proba makes them
         if not classifier or (p.ndim == 2 and (p.shape[1] == n_classes or (n_classes == 2 and p.shape[1] >= 2))):
             return p

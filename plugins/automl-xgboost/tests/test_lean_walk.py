@@ -120,7 +120,7 @@ def test_the_output_is_xgboosts_on_extreme_margins(fitted):
 
 
 @pytest.mark.parametrize("task", sorted(OBJECTIVES))
-def test_the_wrappers_lean_form_answers_a_row_and_a_batch_as_predict_does(task):
+def test_the_wrappers_lean_form_answers_a_row_and_a_batch_as_predict_does(task, monkeypatch):
     X, y = table(task, n=400, seed=3)
     inner_cls = xgb.XGBRegressor if task == "regression" else xgb.XGBClassifier
     inner = inner_cls(n_estimators=80, max_depth=4, enable_categorical=True, random_state=0)
@@ -133,6 +133,9 @@ def test_the_wrappers_lean_form_answers_a_row_and_a_batch_as_predict_does(task):
     for i in range(0, 60):  # one row: the walk
         np.testing.assert_array_equal(lean(rows[i : i + 1]), own[i : i + 1])
     np.testing.assert_array_equal(lean(rows), own)  # many rows: XGBoost itself
+    # a batch split between two threads, each calling XGBoost on its rows
+    monkeypatch.setattr("sklearn.utils._openmp_helpers._openmp_effective_n_threads", lambda: 2)
+    np.testing.assert_array_equal(lean(np.vstack([rows] * 3)), np.concatenate([own] * 3))
 
 
 def test_rows_the_walk_does_not_read_go_to_xgboost():
