@@ -34,7 +34,8 @@ def forest_op(forest: Any, method: str) -> LeanOp | None:
     """A forest's mean over its trees, tree by tree as scikit-learn sums it, without a check and a thread per tree.
 
     On a few rows all trees are walked at once (:class:`_StackedForest`, built on
-    the first such call); on more, each tree is called in turn.
+    the first such call); on more, each tree is called in turn, a big batch's
+    rows split between the cores (:func:`~automl.lean.split_rows`).
     """
     if forest.n_outputs_ != 1:
         return None

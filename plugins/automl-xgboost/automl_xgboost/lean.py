@@ -46,9 +46,11 @@ def booster_op(est: Any, classifier: bool) -> LeanOp | None:
 
     A few rows are walked in numpy (:class:`XGBoostTrees`), built on the first
     such call; more rows go to ``Booster.inplace_predict`` with the wrapper's
-    arguments. The scikit-learn wrapper also sets XGBoost's global
-    configuration around every call (its verbosity), which on one row costs
-    more than the trees; the prediction is the same.
+    arguments, a big batch's rows split between the cores (the booster keeps
+    the search's one thread; :func:`automl.lean.split_rows`). The
+    scikit-learn wrapper also sets XGBoost's global configuration around every
+    call (its verbosity), which on one row costs more than the trees; the
+    prediction is the same.
     """
     iteration_range = getattr(est, "_get_iteration_range", None)
     if iteration_range is None or est.booster == "gblinear" or not isinstance(est.objective, str | None):
