@@ -140,16 +140,25 @@ class StackedTrees:
     threshold: np.ndarray
     categorical_nodes: np.ndarray | None = None
     categorical: np.ndarray
+    #: category codes below this are decided each on its own; any code at or above it as one
+    code_limit: int = 256
 
     def leaves(self, X: np.ndarray) -> np.ndarray:
         """The leaf each row of X reaches in each tree: shape (rows, trees).
 
-        The rows' walks are laid end to end in flat arrays (a row after
-        another), whose reads are cheaper than a two-dimensional index. One
-        row of a model of few nodes and deep trees is decided at every node
-        at once instead (:meth:`_leaves_of_one`).
+        A few rows go through LightGBM's compiled walk where the trees can be
+        written for it (:meth:`at_most`; :class:`automl.lean_native.NativeLeaves`,
+        built on the first call). Otherwise the rows' walks are laid end to end
+        in flat arrays (a row after another), whose reads are cheaper than a
+        two-dimensional index; one row of a model of few nodes and deep trees
+        is decided at every node at once instead (:meth:`_leaves_of_one`).
         """
         n_rows, n_columns = X.shape
+        if n_rows <= FEW_ROWS:
+            native = self._native()
+            found = None if native is None else native(X)
+            if found is not None:
+                return found
         flat = np.ascontiguousarray(X).ravel()
         if n_rows == 1 and self._whole_is_cheaper():
             return self._leaves_of_one(flat)
@@ -177,6 +186,35 @@ class StackedTrees:
         for _ in range(self.depth):
             node = after[node]
         return node[None, :]
+
+    def _native(self) -> Any:
+        """The trees' :class:`~automl.lean_native.NativeLeaves`, built on first use; None where there is none."""
+        native = self.__dict__.get("_native_leaves")
+        if native is None:
+            from automl.lean_native import NativeLeaves
+
+            try:
+                native = NativeLeaves(self)
+            except ValueError:
+                native = False
+            self.__dict__["_native_leaves"] = native
+        return native or None
+
+    def at_most(self) -> np.ndarray | None:
+        """Each node's largest double that goes left, where the model's comparison amounts to one; None otherwise.
+
+        A number goes left when, read as a double, it is at most this value:
+        for a model that sends ``x <= threshold`` left, the threshold itself.
+        Only then are the trees walked by LightGBM (:meth:`leaves`); a
+        subclass that compares otherwise says what its comparison amounts to,
+        or leaves the default, None.
+        """
+        return None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_native_leaves", None)  # a C handle: built again after a copy
+        return state
 
     def _whole_is_cheaper(self) -> bool:
         """Whether deciding every node costs less than the level-by-level walk, by rough costs of numpy's operations.
@@ -321,24 +359,26 @@ class _SingleRow:
     for single rows (``LGBM_BoosterPredictForMatSingleRowFast``); it runs the
     same prediction function, so the values are those of ``Booster.predict``
     with the same iterations and ``num_threads=1``. The handle is not safe to
-    share between threads: calls take a lock.
+    share between threads: calls take a lock. With ``leaves=True`` it gives
+    the leaf each tree sends the row to (LightGBM's ``pred_leaf``), of every
+    tree.
     """
 
-    def __init__(self, booster: Any) -> None:
-        from lightgbm.basic import _C_API_DTYPE_FLOAT64, _LIB, _c_str, _safe_call
+    def __init__(self, booster: Any, leaves: bool = False) -> None:
+        from lightgbm.basic import _C_API_DTYPE_FLOAT64, _C_API_PREDICT_LEAF_INDEX, _LIB, _c_str, _safe_call
 
         self._lib, self._check = _LIB, _safe_call
         self._booster = booster  # the handle reads the booster's trees: it must live as long
         self.n_features = booster.num_feature()
-        self._n_out = booster.num_model_per_iteration()
+        self._n_out = booster.num_trees() if leaves else booster.num_model_per_iteration()
         self._lock = threading.Lock()
         self._handle = ctypes.c_void_p()
         _safe_call(
             _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
                 booster._handle,
-                ctypes.c_int(0),  # normal prediction (not raw scores, leaves or contributions)
+                ctypes.c_int(_C_API_PREDICT_LEAF_INDEX if leaves else 0),  # leaves, or the normal prediction
                 ctypes.c_int(0),  # from the first iteration
-                ctypes.c_int(booster.best_iteration),  # as Booster.predict: the best one, or all (0)
+                ctypes.c_int(0 if leaves else booster.best_iteration),  # as Booster.predict: the best one, or all (0)
                 ctypes.c_int(_C_API_DTYPE_FLOAT64),
                 ctypes.c_int32(self.n_features),
                 _c_str("num_threads=1"),
@@ -347,19 +387,24 @@ class _SingleRow:
         )
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        row = np.ascontiguousarray(X[0])
+        out = self.of_row(X[0])
+        return out if self._n_out == 1 else out.reshape(1, -1)  # the shape Booster.predict gives one row
+
+    def of_row(self, row: np.ndarray) -> np.ndarray:
+        """The output for one row of the booster's features, a flat array."""
+        row = np.ascontiguousarray(row, dtype=np.float64)  # the C library reads doubles one after the other
         out = np.empty(self._n_out, dtype=np.float64)
         n = ctypes.c_int64(0)
         with self._lock:
             self._check(
                 self._lib.LGBM_BoosterPredictForMatSingleRowFast(
                     self._handle,
-                    row.ctypes.data_as(ctypes.c_void_p),
+                    ctypes.c_void_p(row.ctypes.data),
                     ctypes.byref(n),
-                    out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                    ctypes.c_void_p(out.ctypes.data),
                 )
             )
-        return out if self._n_out == 1 else out.reshape(1, -1)  # the shape Booster.predict gives one row
+        return out
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
@@ -373,10 +418,10 @@ class _SingleRow:
         raise TypeError("a LightGBM single-row predictor holds a C handle and is not pickled; build it again")
 
 
-def single_row_predictor(booster: Any) -> _SingleRow | None:
-    """A :class:`_SingleRow` for a fitted LightGBM Booster, or None where this LightGBM has none."""
+def single_row_predictor(booster: Any, leaves: bool = False) -> _SingleRow | None:
+    """A :class:`_SingleRow` for a fitted LightGBM Booster (its leaves with ``leaves``), or None where it has none."""
     try:
-        return _SingleRow(booster)
+        return _SingleRow(booster, leaves)
     except Exception:  # noqa: BLE001  (an older or newer LightGBM: Booster.predict answers, as always)
         return None
 

@@ -321,6 +321,7 @@ def test_one_row_decided_at_every_node_reaches_the_leaves_of_the_level_walk(kind
         dtype = np.float64
     rows = X[:120].copy()
     rows[:12, 0] = [-1.0, 7.0, 2.5, np.nan, 255.0, 0.0, 5.0, -0.5, 3.0, 1.0, np.nan, 4.0]
+    stacked.__dict__["_native_leaves"] = False  # the numpy walks (LightGBM's: tests/test_lean_native.py)
     level = copy.copy(stacked)
     level.__dict__["_whole"] = False  # the level-by-level walk
     stacked.__dict__["_whole"] = True  # every node decided at once

@@ -99,6 +99,9 @@ class _StackedForest(StackedTrees):
     def below(self, x: np.ndarray, threshold: np.ndarray) -> np.ndarray:
         return x <= threshold
 
+    def at_most(self) -> np.ndarray:
+        return self.threshold
+
     def total(self, X: np.ndarray) -> np.ndarray:
         """The sum over the trees of each row's leaf values, added tree after tree from zero."""
         return np.cumsum(self.value[self.leaves(X)], axis=1)[:, -1]
@@ -205,6 +208,9 @@ class _StackedTrees(StackedTrees):
 
     def below(self, x: np.ndarray, threshold: np.ndarray) -> np.ndarray:
         return x <= threshold
+
+    def at_most(self) -> np.ndarray:
+        return self.threshold
 
     def category_goes_left(self, node: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """By each node's table; NaN and negative codes: the missing side."""

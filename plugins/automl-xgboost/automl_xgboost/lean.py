@@ -108,6 +108,7 @@ class XGBoostTrees(StackedTrees):
         groups = np.asarray(booster["tree_info"][first:end], dtype=np.intp)
         self.n_groups = max(1, int(model["learner_model_param"]["num_class"]))
         self.group_trees = [np.flatnonzero(groups == k) for k in range(self.n_groups)]
+        self.in_turn = bool(np.array_equal(groups, np.arange(len(groups)) % self.n_groups))
         self.base = self._base_margins(json.loads(model["learner_model_param"]["base_score"]))
 
         def stack(key: str, dtype: Any) -> np.ndarray:
@@ -151,6 +152,11 @@ class XGBoostTrees(StackedTrees):
     def margins(self, X: np.ndarray) -> np.ndarray:
         """Each row's margin of each output group, float32: shape (rows, groups)."""
         values = self.threshold[self.leaves(np.asarray(X, dtype=np.float32))]
+        if self.in_turn:  # one tree a group an iteration, groups in turn: every group's sum in one pass
+            steps = np.empty((X.shape[0], self.n_groups, 1 + values.shape[1] // self.n_groups), dtype=np.float32)
+            steps[:, :, 0] = self.base
+            steps[:, :, 1:] = values.reshape(X.shape[0], -1, self.n_groups).transpose(0, 2, 1)
+            return np.cumsum(steps, axis=2, dtype=np.float32)[:, :, -1]
         out = np.empty((X.shape[0], self.n_groups), dtype=np.float32)
         for k, trees in enumerate(self.group_trees):
             steps = np.column_stack([np.full(X.shape[0], self.base[k], dtype=np.float32), values[:, trees]])
@@ -159,6 +165,10 @@ class XGBoostTrees(StackedTrees):
 
     def below(self, x: np.ndarray, threshold: np.ndarray) -> np.ndarray:
         return x < threshold
+
+    def at_most(self) -> np.ndarray:
+        """Below a float32 threshold: at most the float32 before it (the walk reads float32 values)."""
+        return np.nextafter(self.threshold, np.float32(-np.inf)).astype(np.float64)
 
     def category_goes_left(self, node: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """By each node's table (a code outside it, or NaN: left)."""

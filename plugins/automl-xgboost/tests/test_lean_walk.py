@@ -68,12 +68,17 @@ def fitted(request: pytest.FixtureRequest) -> tuple[str, xgb.XGBModel, np.ndarra
     return task, model, awkward_rows(model, codes(X), np.random.default_rng(1))
 
 
-def test_the_walk_gives_xgboosts_margins_and_values_on_every_row(fitted):
+@pytest.mark.parametrize("native", [True, False], ids=["lightgbm_walk", "numpy_walk"])
+def test_the_walk_gives_xgboosts_margins_and_values_on_every_row(fitted, native):
     task, model, rows = fitted
     booster, window = model.get_booster(), model._get_iteration_range(None)
     walk = XGBoostTrees.of(booster, window)
     assert walk is not None and walk.objective == OBJECTIVES[task]
     assert walk.category_rows is not None  # the model splits on categories
+    if native:
+        assert walk._native() is not None
+    else:
+        walk.__dict__["_native_leaves"] = False
     margins = booster.inplace_predict(rows, iteration_range=window, predict_type="margin")
     values = booster.inplace_predict(rows, iteration_range=window, predict_type="value")
     for start in range(0, len(rows), 7):  # a few rows at a time, as the lean form walks them
@@ -82,7 +87,13 @@ def test_the_walk_gives_xgboosts_margins_and_values_on_every_row(fitted):
         out = walk(part)
         assert out.dtype == values.dtype
         np.testing.assert_array_equal(out, values[start : start + 7])
-    for whole in (True, False):  # one row: every node decided at once, or the walk level by level
+    in_turn = walk.in_turn
+    walk.in_turn = False  # each group's trees picked out and added up, as for a model of several trees a group
+    for start in range(0, len(rows), 50):
+        np.testing.assert_array_equal(walk(rows[start : start + 7]), values[start : start + 7])
+    assert in_turn  # XGBoost's own order: one tree a group, groups in turn
+    walk.in_turn = True
+    for whole in (True, False):  # one row: every node decided at once, or the walk level by level (numpy)
         walk.__dict__["_whole"] = whole
         for i in range(0, len(rows), 11):
             np.testing.assert_array_equal(walk(rows[i : i + 1]), values[i : i + 1])
