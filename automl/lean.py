@@ -17,6 +17,7 @@ outside the categories), as :func:`category_codes` gives them.
 from __future__ import annotations
 
 import ctypes
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -195,7 +196,8 @@ class StackedTrees:
 
             try:
                 native = NativeLeaves(self)
-            except ValueError:
+            except Exception:  # noqa: BLE001  (trees it cannot write, a LightGBM that refuses them: the numpy walk)
+                logging.getLogger(__name__).debug("stacked trees not walked by LightGBM", exc_info=True)
                 native = False
             self.__dict__["_native_leaves"] = native
         return native or None

@@ -187,3 +187,21 @@ def test_each_kind_of_category_code_goes_where_the_model_sends_it():
         np.testing.assert_array_equal(native(rows[i : i + 1]), walk.leaves(rows[i : i + 1]))
     left = walk.leaves(rows)[:, 0] == 1  # the first tree's left leaf
     np.testing.assert_array_equal(left[:: len(numbers)], [False, True, False, True, False, False, True, True, False])
+
+
+def test_trees_lightgbm_refuses_are_walked_in_numpy_and_not_written_again(monkeypatch):
+    import automl.lean_native
+
+    trees, dtype = _stacked("extra_trees")
+    rows = _awkward_rows(trees, 3, dtype)[:4]
+    calls = []
+
+    def refuse(stacked):
+        calls.append(stacked)
+        raise RuntimeError("a LightGBM that cannot load the model")
+
+    monkeypatch.setattr(automl.lean_native, "NativeLeaves", refuse)
+    expected = _numpy_walk(trees).leaves(rows)
+    for i in range(len(rows)):
+        np.testing.assert_array_equal(trees.leaves(rows[i : i + 1]), expected[i : i + 1])
+    assert len(calls) == 1
