@@ -31,6 +31,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
+from automl_catboost.lean import RAW_LOSSES, CatBoostTrees
+
 logger = logging.getLogger(__name__)
 
 #: below this many training rows, boosting runs its full number of trees
@@ -280,7 +282,9 @@ class _CatBoostModel(BaseEstimator):
         :data:`MISSING_CATEGORY`), as :func:`to_catboost_frame` gives them.
         A few rows are predicted on one thread: CatBoost's default, every
         core, keeps a second core spinning between calls for no gain (each
-        row's value is the same on any number of threads).
+        row's value is the same on any number of threads). A regressor on
+        numbers alone walks a few rows in its stacked trees instead
+        (:class:`~automl_catboost.lean.CatBoostTrees`, built on the first such call).
         """
         check_is_fitted(self, "model_")
         classifier = isinstance(self, ClassifierMixin)
@@ -292,8 +296,17 @@ class _CatBoostModel(BaseEstimator):
         tables = [np.array([*c, MISSING_CATEGORY], dtype=object) for c in categories or []]
         positions = list(self.cat_features_)
         model = self.model_
+        walk: CatBoostTrees | None = None
+        walkable = not classifier and not positions and model.get_all_params().get("loss_function") in RAW_LOSSES
 
         def run(X: np.ndarray) -> np.ndarray:
+            nonlocal walk, walkable
+            if walkable and len(X) <= FEW_ROWS:
+                if walk is None:
+                    walk = CatBoostTrees.of(model)
+                    walkable = walk is not None
+                if walk is not None:
+                    return walk(X)
             if positions:
                 values = X.astype(object)
                 for table, i in zip(tables, positions, strict=True):

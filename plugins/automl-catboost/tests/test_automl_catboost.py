@@ -379,3 +379,79 @@ def test_time_ordered_fit_end_to_end(tmp_path):
     model.save(tmp_path / "model.automl")
     np.testing.assert_array_equal(automl.load(tmp_path / "model.automl").predict_proba(X), model.predict_proba(X))
     assert model.to_onnx(tmp_path / "model.onnx", X).passed
+
+
+def _awkward_numbers(model: CatBoostModelRegressor, X: np.ndarray, seed: int = 1) -> np.ndarray:
+    """Rows like the training rows, then rows on the model's borders and the float32 numbers either side of
+    them, and missing, infinite and huge values everywhere."""
+    from automl_catboost.lean import CatBoostTrees
+
+    rng = np.random.default_rng(seed)
+    rows = [X[:60]]
+    trees = CatBoostTrees.of(model.model_)
+    assert trees is not None
+    inner = np.flatnonzero(trees.next[0::2] != np.arange(len(trees.feature)))
+    for node in rng.choice(inner, size=min(120, len(inner)), replace=False):
+        border = np.float32(trees.threshold[node])
+        for value in (border, np.nextafter(border, np.float32(np.inf)), np.nextafter(border, np.float32(-np.inf))):
+            row = X[rng.integers(0, len(X))].copy()
+            row[trees.feature[node]] = value
+            rows.append(row[None, :])
+    odd = X[rng.integers(0, len(X), 60)].copy()
+    odd[rng.random(odd.shape) < 0.3] = np.nan
+    odd[rng.random(odd.shape) < 0.1] = np.inf
+    odd[rng.random(odd.shape) < 0.1] = -1e30
+    rows.append(odd)
+    return np.vstack(rows)
+
+
+def _counting_builds(monkeypatch: pytest.MonkeyPatch) -> list:
+    from automl_catboost.lean import CatBoostTrees
+
+    built, original = [], CatBoostTrees.of
+    monkeypatch.setattr(CatBoostTrees, "of", lambda booster: built.append(original(booster)) or built[-1])
+    return built
+
+
+@pytest.mark.parametrize("depth", [2, 6])
+@pytest.mark.parametrize("native", [True, False], ids=["lightgbm_walk", "numpy_walk"])
+def test_a_regressor_on_numbers_walks_a_few_rows_to_catboosts_own_values(depth, native, monkeypatch):
+    from automl_catboost.lean import CatBoostTrees
+
+    X, y = make_regression(n_samples=400, n_features=5, noise=5.0, random_state=0)
+    X[np.random.default_rng(0).random(X.shape) < 0.1] = np.nan  # missing values in training
+    model = CatBoostModelRegressor(iterations=60, depth=depth, random_seed=0).fit(X, y)
+    rows = _awkward_numbers(model, np.nan_to_num(X))
+    if not native:
+        monkeypatch.setattr(CatBoostTrees, "_native", lambda self: None)
+    built = _counting_builds(monkeypatch)
+    lean = model.lean_op("predict")
+    own = model.model_.predict(rows)
+    for start in range(0, len(rows), 5):  # a few rows: the walk
+        np.testing.assert_array_equal(lean(rows[start : start + 5]), own[start : start + 5])
+    np.testing.assert_array_equal(lean(rows), own)  # more: CatBoost's own
+    assert len(built) == 1 and built[0] is not None  # built once, on the first few rows
+
+
+@pytest.mark.parametrize("kind", ["categorical", "poisson"])
+def test_regressors_the_walk_does_not_do_keep_catboosts_path(kind, monkeypatch):
+    if kind == "categorical":
+        X, y = mixed_table(240, "regression")
+        model = plugin.build(plugin.DEFAULTS[0], context("regression", n_rows=len(X))).fit(as_category(X), y)
+        framed = as_category(X.iloc[:5])
+        framed["city"] = pd.Categorical(X["city"].iloc[:5], categories=model.cat_categories_[0])
+        rows = framed.assign(city=framed["city"].cat.codes.where(framed["city"].cat.codes >= 0)).to_numpy(dtype=float)
+        own = model.predict(framed)
+    else:
+        X, y = make_regression(n_samples=300, n_features=4, random_state=0)
+        model = CatBoostModelRegressor(iterations=30, random_seed=0)
+        model.fit(X, np.abs(y))
+        params = {**model.model_.get_all_params(), "loss_function": "Poisson"}  # CatBoost predicts its exponent
+        monkeypatch.setattr(model.model_, "get_all_params", lambda: params)
+        rows, own = X[:5], None
+    built = _counting_builds(monkeypatch)
+    lean = model.lean_op("predict")
+    out = lean(rows)
+    assert built == []
+    if own is not None:
+        np.testing.assert_array_equal(out, own)
