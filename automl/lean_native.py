@@ -20,7 +20,7 @@ The trees keep their own decisions, each written as one LightGBM understands:
   above those, each in the set where the model sends it left.
 
 Rows whose values LightGBM would read otherwise are left to the numpy walk:
-a number it takes for zero (below ``1e-35`` in size, not zero) or a
+a number it takes for zero (``1e-35`` in size or less, not zero) or a
 fractional category code.
 """
 
@@ -36,8 +36,8 @@ MAX_NODES = 600_000
 MAX_CATEGORY_CELLS = 64_000_000
 #: category decisions read at once when the sets are written (a block of nodes times codes)
 CATEGORY_BLOCK = 1_000_000
-#: LightGBM reads a value this small as zero (its ``kZeroThreshold``)
-ZERO = 1e-35
+#: LightGBM reads a value at most this small as zero (its ``kZeroThreshold``, the float 1e-35)
+ZERO = float(np.float32(1e-35))
 
 
 class NativeLeaves:
@@ -92,11 +92,11 @@ class NativeLeaves:
     def _row(self, values: list[float]) -> np.ndarray | None:
         """One row as the written trees read it (category codes of their own), or None for a value they do not read.
 
-        LightGBM reads a number below ``1e-35`` in size as zero; a fractional or
+        LightGBM reads a number of size up to ``1e-35`` as zero; a fractional or
         infinite category code is left to the numpy walk.
         """
         for v in values:
-            if -ZERO < v < ZERO and v != 0:
+            if -ZERO <= v <= ZERO and v != 0:
                 return None
         limit = self.code_limit
         for j in self._category_columns:
@@ -162,9 +162,9 @@ def _category_sets(trees: StackedTrees, tree: _Layout) -> np.ndarray | None:
     ``code_limit + 1`` for a negative code, ``code_limit + 2`` for a code at or
     above the limit. The decisions are read a block of nodes at a time.
     """
-    on = trees.categorical_nodes
-    if on is None or not len(on):
+    if trees.categorical_nodes is None or not len(trees.categorical_nodes):
         return None
+    on = np.sort(trees.categorical_nodes)  # the sets in node order, as the trees are written
     limit = int(trees.code_limit)
     if len(on) * (limit + 3) > MAX_CATEGORY_CELLS:
         raise ValueError("too many category codes to write out")

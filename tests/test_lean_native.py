@@ -98,11 +98,11 @@ def test_rows_lightgbm_would_read_otherwise_are_left_to_the_numpy_walk():
     walk = _numpy_walk(trees)
     X, _ = _table(seed=3, n=4)
     tiny, fractional, infinite = X.copy(), X.copy(), X.copy()
-    tiny[:, 1] = 1e-40  # LightGBM reads it as zero
+    tiny[:, 1] = [1e-40, -1e-36, 1e-35, float(np.float32(1e-35))]  # LightGBM reads them as zero
     fractional[:, 0] = 2.5
     infinite[:, 0] = np.inf
     for rows in (tiny, fractional, infinite):
-        assert native(rows) is None
+        assert all(native(rows[i : i + 1]) is None for i in range(len(rows)))
     for rows in (tiny, fractional):  # (an infinite code never reaches the walk: HistGradientBoosting's own path)
         np.testing.assert_array_equal(trees.leaves(rows), walk.leaves(rows))  # leaves() falls back on its own
     assert native(X[:, :2]) is None  # fewer columns than the trees read

@@ -67,14 +67,14 @@ class CatBoostTrees(StackedTrees):
     @classmethod
     def of(cls, booster: Any) -> CatBoostTrees | None:
         """The stacked trees of a fitted ``CatBoost`` model, or None when this walk does not do it."""
-        with tempfile.TemporaryDirectory() as folder:
-            path = os.path.join(folder, "model.json")
-            booster.save_model(path, format="json")
-            with open(path, encoding="utf-8") as f:
-                model = json.load(f)
         try:
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "model.json")
+                booster.save_model(path, format="json")
+                with open(path, encoding="utf-8") as f:
+                    model = json.load(f)
             return cls(model)
-        except (ValueError, KeyError):
+        except Exception:  # noqa: BLE001  (a model CatBoost cannot write as JSON, or one this walk does not do)
             return None
 
     def __call__(self, X: np.ndarray) -> np.ndarray:

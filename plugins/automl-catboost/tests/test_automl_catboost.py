@@ -455,3 +455,18 @@ def test_regressors_the_walk_does_not_do_keep_catboosts_path(kind, monkeypatch):
     assert built == []
     if own is not None:
         np.testing.assert_array_equal(out, own)
+
+
+def test_a_model_catboost_cannot_write_out_keeps_its_path_and_is_not_asked_again(monkeypatch):
+    X, y = make_regression(n_samples=300, n_features=4, random_state=0)
+    model = CatBoostModelRegressor(iterations=30, random_seed=0).fit(X, y)
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("cannot write the model")
+
+    monkeypatch.setattr(model.model_, "save_model", refuse)
+    built = _counting_builds(monkeypatch)
+    lean = model.lean_op("predict")
+    for start in range(0, 12, 3):
+        np.testing.assert_array_equal(lean(X[start : start + 3]), model.model_.predict(X[start : start + 3]))
+    assert built == [None]
