@@ -10,16 +10,23 @@ the lowest. :class:`CatBoostTrees` stacks them for
 adds up the leaves' values tree after tree in double, then the bias, as
 CatBoost's ``RawFormulaVal`` (a model whose scale is not 1 is not walked).
 
-Anything else (categorical, one-hot or CTR splits, classification, more than
-one output, missing values treated as larger than any border) keeps
-CatBoost's own path.
+A binary ``Logloss`` classifier's probability is ``1 / (1 + exp(-raw))``
+with the C library's ``exp`` (numpy's differs in the last bit), and one
+minus it for the first class, as CatBoost computes them. Anything else
+(categorical, one-hot or CTR splits, more than two classes, more than one
+output, missing values treated as larger than any border) keeps CatBoost's
+own path.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -82,6 +89,14 @@ class CatBoostTrees(StackedTrees):
         values = self.value[self.leaves(np.asarray(X, dtype=np.float32))]
         return np.cumsum(values, axis=1)[:, -1] + self.bias
 
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        """A binary ``Logloss`` model's ``predict_proba``: ``1 / (1 + exp(-raw))`` with the C library's ``exp``, and
+        one minus it, as CatBoost computes them."""
+        exp = c_exp()
+        assert exp is not None
+        p = np.array([1.0 / (1.0 + exp(-v)) for v in self(X).tolist()], dtype=np.float64)
+        return np.column_stack([1.0 - p, p])
+
     def below(self, x: np.ndarray, threshold: np.ndarray) -> np.ndarray:
         return x <= threshold  # a float32 value not above the border: the split's answer is 0
 
@@ -127,3 +142,15 @@ def _tree(tree: dict[str, Any], treatment: dict[int, str]) -> tuple[np.ndarray, 
             raise ValueError("missing values above every border")
         nan_left[nodes] = True  # AsIs, AsFalse: NaN > border is false, the answer 0
     return left, right, feature, border, nan_left, values
+
+
+@functools.cache
+def c_exp() -> Callable[[float], float] | None:
+    """The C library's double ``exp``, the one CatBoost's sigmoid calls (numpy's differs in the last bit), or None."""
+    try:
+        library = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+        function = library.exp
+    except (OSError, AttributeError):
+        return None
+    function.restype, function.argtypes = ctypes.c_double, [ctypes.c_double]
+    return function

@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
-from automl_catboost.lean import RAW_LOSSES, CatBoostTrees
+from automl_catboost.lean import RAW_LOSSES, CatBoostTrees, c_exp
 
 logger = logging.getLogger(__name__)
 
@@ -282,9 +282,10 @@ class _CatBoostModel(BaseEstimator):
         :data:`MISSING_CATEGORY`), as :func:`to_catboost_frame` gives them.
         A few rows are predicted on one thread: CatBoost's default, every
         core, keeps a second core spinning between calls for no gain (each
-        row's value is the same on any number of threads). A regressor on
-        numbers alone walks a few rows in its stacked trees instead
-        (:class:`~automl_catboost.lean.CatBoostTrees`, built on the first such call).
+        row's value is the same on any number of threads). A regressor or a
+        binary classifier on numbers alone walks a few rows in its stacked
+        trees instead (:class:`~automl_catboost.lean.CatBoostTrees`, built on
+        the first such call).
         """
         check_is_fitted(self, "model_")
         classifier = isinstance(self, ClassifierMixin)
@@ -297,7 +298,8 @@ class _CatBoostModel(BaseEstimator):
         positions = list(self.cat_features_)
         model = self.model_
         walk: CatBoostTrees | None = None
-        walkable = not classifier and not positions and model.get_all_params().get("loss_function") in RAW_LOSSES
+        loss = model.get_all_params().get("loss_function")
+        walkable = not positions and (loss == "Logloss" and c_exp() is not None if classifier else loss in RAW_LOSSES)
 
         def run(X: np.ndarray) -> np.ndarray:
             nonlocal walk, walkable
@@ -306,7 +308,7 @@ class _CatBoostModel(BaseEstimator):
                     walk = CatBoostTrees.of(model)
                     walkable = walk is not None
                 if walk is not None:
-                    return walk(X)
+                    return walk.proba(X) if classifier else walk(X)
             if positions:
                 values = X.astype(object)
                 for table, i in zip(tables, positions, strict=True):

@@ -381,7 +381,9 @@ def test_time_ordered_fit_end_to_end(tmp_path):
     assert model.to_onnx(tmp_path / "model.onnx", X).passed
 
 
-def _awkward_numbers(model: CatBoostModelRegressor, X: np.ndarray, seed: int = 1) -> np.ndarray:
+def _awkward_numbers(
+    model: CatBoostModelRegressor | CatBoostModelClassifier, X: np.ndarray, seed: int = 1
+) -> np.ndarray:
     """Rows like the training rows, then rows on the model's borders and the float32 numbers either side of
     them, and missing, infinite and huge values everywhere."""
     from automl_catboost.lean import CatBoostTrees
@@ -413,29 +415,41 @@ def _counting_builds(monkeypatch: pytest.MonkeyPatch) -> list:
     return built
 
 
+@pytest.mark.parametrize("task", ["regression", "binary"])
 @pytest.mark.parametrize("depth", [2, 6])
 @pytest.mark.parametrize("native", [True, False], ids=["lightgbm_walk", "numpy_walk"])
-def test_a_regressor_on_numbers_walks_a_few_rows_to_catboosts_own_values(depth, native, monkeypatch):
+def test_a_model_on_numbers_walks_a_few_rows_to_catboosts_own_values(task, depth, native, monkeypatch):
     from automl_catboost.lean import CatBoostTrees
 
-    X, y = make_regression(n_samples=400, n_features=5, noise=5.0, random_state=0)
+    if task == "regression":
+        X, y = make_regression(n_samples=400, n_features=5, noise=5.0, random_state=0)
+        model, method = CatBoostModelRegressor(iterations=60, depth=depth, random_seed=0), "predict"
+    else:
+        X, y = make_classification(n_samples=400, n_features=5, random_state=0)
+        model, method = CatBoostModelClassifier(iterations=60, depth=depth, random_seed=0), "predict_proba"
     X[np.random.default_rng(0).random(X.shape) < 0.1] = np.nan  # missing values in training
-    model = CatBoostModelRegressor(iterations=60, depth=depth, random_seed=0).fit(X, y)
+    model.fit(X, y)
     rows = _awkward_numbers(model, np.nan_to_num(X))
     if not native:
         monkeypatch.setattr(CatBoostTrees, "_native", lambda self: None)
     built = _counting_builds(monkeypatch)
-    lean = model.lean_op("predict")
-    own = model.model_.predict(rows)
+    lean = model.lean_op(method)
+    own = getattr(model.model_, method)(rows)
     for start in range(0, len(rows), 5):  # a few rows: the walk
         np.testing.assert_array_equal(lean(rows[start : start + 5]), own[start : start + 5])
     np.testing.assert_array_equal(lean(rows), own)  # more: CatBoost's own
     assert len(built) == 1 and built[0] is not None  # built once, on the first few rows
 
 
-@pytest.mark.parametrize("kind", ["categorical", "poisson"])
-def test_regressors_the_walk_does_not_do_keep_catboosts_path(kind, monkeypatch):
-    if kind == "categorical":
+@pytest.mark.parametrize("kind", ["categorical", "poisson", "multiclass"])
+def test_models_the_walk_does_not_do_keep_catboosts_path(kind, monkeypatch):
+    method = "predict"
+    if kind == "multiclass":
+        X, y = make_classification(n_samples=300, n_features=5, n_informative=3, n_classes=3, random_state=0)
+        model = CatBoostModelClassifier(iterations=30, random_seed=0).fit(X, y)
+        rows, method = X[:5], "predict_proba"
+        own = model.model_.predict_proba(rows)
+    elif kind == "categorical":
         X, y = mixed_table(240, "regression")
         model = plugin.build(plugin.DEFAULTS[0], context("regression", n_rows=len(X))).fit(as_category(X), y)
         framed = as_category(X.iloc[:5])
@@ -450,7 +464,7 @@ def test_regressors_the_walk_does_not_do_keep_catboosts_path(kind, monkeypatch):
         monkeypatch.setattr(model.model_, "get_all_params", lambda: params)
         rows, own = X[:5], None
     built = _counting_builds(monkeypatch)
-    lean = model.lean_op("predict")
+    lean = model.lean_op(method)
     out = lean(rows)
     assert built == []
     if own is not None:
