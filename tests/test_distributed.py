@@ -164,3 +164,36 @@ def test_the_coordinator_replaces_an_earlier_runs_deadline():
     assert study.user_attrs["automl_deadline"] == first
     link.finish()
     assert study.user_attrs["automl_deadline"] <= time.time()
+
+
+def test_a_process_that_loses_the_race_to_create_the_tables_opens_them(monkeypatch):
+    import sqlalchemy.exc
+
+    from automl.search import storage
+
+    class UniqueViolation(Exception):
+        def __str__(self):
+            return 'duplicate key value violates unique constraint "pg_type_typname_nsp_index"'
+
+    calls = []
+
+    def rdb(url, **kwargs):
+        calls.append(url)
+        if len(calls) == 1:  # another process created the tables meanwhile
+            raise sqlalchemy.exc.IntegrityError("CREATE TABLE alembic_version", {}, UniqueViolation())
+        return "opened"
+
+    monkeypatch.setattr(storage.optuna.storages, "RDBStorage", rdb)
+    monkeypatch.setattr(storage.time, "sleep", lambda s: None)
+    assert storage.open_storage("postgresql+psycopg2://u:p@127.0.0.1:1/db") == "opened"
+    assert len(calls) == 2
+
+    def refused(url, **kwargs):  # any other error is not tried again
+        calls.append(url)
+        raise sqlalchemy.exc.OperationalError("connect", {}, Exception("connection refused"))
+
+    calls.clear()
+    monkeypatch.setattr(storage.optuna.storages, "RDBStorage", refused)
+    with pytest.raises(ValueError, match="cannot be opened: connection refused"):
+        storage.open_storage("postgresql+psycopg2://u:p@127.0.0.1:1/db")
+    assert len(calls) == 1

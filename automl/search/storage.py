@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -77,17 +78,39 @@ def open_storage(storage: Any, create: bool = True) -> optuna.storages.BaseStora
     return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
 
 
+#: times a process tries again when another one created the same tables while it did (a fresh database)
+TABLE_RACE_RETRIES = 3
+
+
 def _database(url: str, create: bool) -> optuna.storages.BaseStorage:
     shown = redact(url)
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url), skip_table_creation=not create)
-    except ImportError as exc:
-        raise ValueError(
-            f"storage={shown!r}: the database driver is not installed ({exc}); "
-            "for PostgreSQL: pip install 'automl[postgres]'"
-        ) from exc
-    except Exception as exc:  # sqlalchemy's errors: bad URL, refused connection, wrong password
-        raise ValueError(f"storage={shown!r} cannot be opened: {driver_message(exc)}") from exc
+    for attempt in range(TABLE_RACE_RETRIES + 1):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url), skip_table_creation=not create)
+        except ImportError as exc:
+            raise ValueError(
+                f"storage={shown!r}: the database driver is not installed ({exc}); "
+                "for PostgreSQL: pip install 'automl[postgres]'"
+            ) from exc
+        except Exception as exc:  # sqlalchemy's errors: bad URL, refused connection, wrong password
+            if create and attempt < TABLE_RACE_RETRIES and _created_meanwhile(exc):
+                logger.info("storage=%r: another process created its tables at the same time; opening again", shown)
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise ValueError(f"storage={shown!r} cannot be opened: {driver_message(exc)}") from exc
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def _created_meanwhile(exc: BaseException) -> bool:
+    """Whether ``exc`` says that a table or type it was creating already exists (a coordinator and workers
+    opening a fresh database together: PostgreSQL's unique violation on ``pg_type``, or a duplicate table)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(getattr(seen, "orig", None) or seen)
+        if "already exists" in text or "duplicate key value" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def driver_message(exc: BaseException) -> str:

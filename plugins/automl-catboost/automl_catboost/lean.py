@@ -1,4 +1,4 @@
-"""CatBoost regression on numbers in lean form: a few rows walked in the stacked trees, CatBoost's own values.
+"""CatBoost models on numbers in lean form: a few rows walked in the stacked trees, CatBoost's own values.
 
 On one row, ``CatBoost.predict`` spends about 0.25 ms building a Pool and
 calling its calcer: more than the trees. A model whose trees split on
@@ -37,7 +37,7 @@ RAW_LOSSES = frozenset({"RMSE", "MAE", "Quantile", "Expectile", "Huber", "MAPE"}
 
 
 class CatBoostTrees(StackedTrees):
-    """A fitted CatBoost regressor's oblivious trees as full binary trees, stacked; calling it predicts.
+    """A fitted CatBoost model's oblivious trees as full binary trees, stacked; calling it gives the raw values.
 
     Parameters
     ----------
