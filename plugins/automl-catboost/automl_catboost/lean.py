@@ -58,17 +58,18 @@ class CatBoostTrees(StackedTrees):
         if float(scale) != 1.0:  # a shrunk or summed model: how CatBoost rounds scale * sum + bias is not checked
             raise ValueError("a scale other than 1")
         self.bias = float(bias[0])
-        treatment = {f["flat_feature_index"]: f.get("nan_value_treatment", "AsIs") for f in _floats(model)}
-        parts = [_tree(t, treatment) for t in trees]
+        if any(f.get("nan_value_treatment") == "AsTrue" for f in _floats(model)):  # CatBoost's nan_mode="Max"
+            raise ValueError("missing values above every border")
+        parts = [_tree(t) for t in trees]
         sizes = np.array([len(p[0]) for p in parts])
         left = np.concatenate([p[0] for p in parts])
         right = np.concatenate([p[1] for p in parts])
         self.next, leaf, self.roots = self.link(sizes, left, right)
         self.feature = np.where(leaf, 0, np.concatenate([p[2] for p in parts]))
         self.threshold = np.where(leaf, np.inf, np.concatenate([p[3] for p in parts]))
-        self.missing_left = np.concatenate([p[4] for p in parts]) | leaf
+        self.missing_left = np.ones(len(leaf), dtype=bool)  # NaN > border is false: the answer 0, left
         self.value = np.zeros(len(leaf))
-        self.value[leaf] = np.concatenate([p[5] for p in parts])
+        self.value[leaf] = np.concatenate([p[4] for p in parts])
         self.depth = max(len(t["splits"]) for t in trees)
 
     @classmethod
@@ -111,9 +112,9 @@ def _floats(model: dict[str, Any]) -> list[dict[str, Any]]:
     return list(info.get("float_features", []))
 
 
-def _tree(tree: dict[str, Any], treatment: dict[int, str]) -> tuple[np.ndarray, ...]:
-    """One oblivious tree as a full binary tree, nodes level after level: children, features, borders, NaN sides,
-    and the leaves' values in leaf order.
+def _tree(tree: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """One oblivious tree as a full binary tree, nodes level after level: children, features, borders, and the
+    leaves' values in leaf order.
 
     The node at level ``l`` and place ``p`` (the answers so far, the first the
     lowest bit) is ``2**l - 1 + p``; its left child (answer 0) keeps ``p``,
@@ -129,7 +130,6 @@ def _tree(tree: dict[str, Any], treatment: dict[int, str]) -> tuple[np.ndarray, 
     n = 2 ** (depth + 1) - 1
     left, right = np.full(n, -1), np.full(n, -1)
     feature, border = np.zeros(n, dtype=np.intp), np.full(n, np.inf)
-    nan_left = np.ones(n, dtype=bool)
     for level, split in enumerate(splits):
         places = np.arange(2**level)
         nodes = 2**level - 1 + places
@@ -137,11 +137,7 @@ def _tree(tree: dict[str, Any], treatment: dict[int, str]) -> tuple[np.ndarray, 
         left[nodes], right[nodes] = below + places, below + places + 2**level
         feature[nodes] = split["float_feature_index"]
         border[nodes] = float(np.float32(split["border"]))
-        side = treatment.get(split["float_feature_index"], "AsIs")
-        if side == "AsTrue":
-            raise ValueError("missing values above every border")
-        nan_left[nodes] = True  # AsIs, AsFalse: NaN > border is false, the answer 0
-    return left, right, feature, border, nan_left, values
+    return left, right, feature, border, values
 
 
 @functools.cache
