@@ -340,6 +340,7 @@ def lightgbm_op(model: Any, method: str) -> LeanOp | None:
             return one(X)
         return booster.predict(X, **_threads(X))
 
+    raw.releases_gil = True  # type: ignore[attr-defined]  (its trees are walked in LightGBM's code)
     if method == "predict_proba":
         binary = getattr(model, "n_classes_", 0) == 2
 
@@ -347,6 +348,7 @@ def lightgbm_op(model: Any, method: str) -> LeanOp | None:
             p = raw(X)
             return np.vstack((1.0 - p, p)).transpose() if binary else p
 
+        proba.releases_gil = True  # type: ignore[attr-defined]
         return proba
     if method == "predict" and not hasattr(model, "classes_"):
         return raw

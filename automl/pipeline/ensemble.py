@@ -15,9 +15,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from automl.lean import FEW_ROWS
 from automl.pipeline.build import fit_weighted
 from automl.pipeline.columns import branches, stack
 from automl.pipeline.lean_predict import LeanMember, checked, lean_member
+from automl.pipeline.side_by_side import Job, Outcome, SideBySide
 
 logger = logging.getLogger(__name__)
 
@@ -124,15 +126,27 @@ class _Ensemble(BaseEstimator):
         if lean is None:
             return self._first_outputs(X, method)
         done: dict[Any, Any] = {}
-        own: dict[tuple[int, ...], Any] = {}
-        outs = []
+        jobs: list[Job | None] = []
         for i, member in enumerate(lean):
+            job = None
             if member is not None:
                 try:
-                    outs.append(member.run(X, done))
-                    continue
+                    job = (member.predict, member.inputs(X, done))
                 except Exception:  # noqa: BLE001  (the member's own path gives its own error, or the answer)
-                    logger.debug("lean form of member %d failed; running its pipeline", i, exc_info=True)
+                    logger.debug("lean input of member %d failed; running its pipeline", i, exc_info=True)
+            jobs.append(job)
+        if _num_rows(X) <= FEW_ROWS:  # a few rows: the heavy members' models side by side
+            outcomes = self.__dict__.setdefault("_side_by_side", SideBySide(len(lean))).run(jobs)
+        else:  # many: each model already splits the rows between the cores
+            outcomes = [None if job is None else _outcome(*job) for job in jobs]
+        own: dict[tuple[int, ...], Any] = {}
+        outs = []
+        for i, outcome in enumerate(outcomes):
+            if outcome is not None and outcome[0]:
+                outs.append(outcome[1])
+                continue
+            if outcome is not None:
+                logger.debug("lean form of member %d failed; running its pipeline", i, exc_info=outcome[1])
             model, Xt = self._member_input(i, X, own)
             outs.append(getattr(model, method)(Xt))
         return outs
@@ -166,6 +180,7 @@ class _Ensemble(BaseEstimator):
         state = super().__getstate__()
         state.pop("_plan_cache", None)
         state.pop("_lean_cache", None)
+        state.pop("_side_by_side", None)
         return state
 
     @classmethod
@@ -178,6 +193,20 @@ class _Ensemble(BaseEstimator):
             ens.classes_ = np.asarray(ens.estimators_[0].classes_)
         ens._fitted(None)
         return ens
+
+
+def _num_rows(X: Any) -> int:
+    """Rows of a table or an array (of a list of rows: its length)."""
+    shape = getattr(X, "shape", None)
+    return int(shape[0]) if shape else len(X)
+
+
+def _outcome(call: Any, arg: Any) -> Outcome:
+    """(True, ``call(arg)``), or (False, the exception it raised)."""
+    try:
+        return True, call(arg)
+    except Exception as exc:  # noqa: BLE001  (the ensemble runs the member's own path)
+        return False, exc
 
 
 class EnsembleClassifier(ClassifierMixin, _Ensemble):

@@ -59,6 +59,10 @@ class LeanMember:
 
     def run(self, X: Any, done: dict[Any, Any]) -> np.ndarray:
         """The pipeline's ``method`` on X; ``done`` holds the blocks and branch outputs other members computed."""
+        return self.predict(self.inputs(X, done))
+
+    def inputs(self, X: Any, done: dict[Any, Any]) -> np.ndarray:
+        """The array the model gets: X cleaned and through every branch, reusing and adding to ``done``."""
         blocks = done.get(self.clean_key)
         if blocks is None:
             blocks = done[self.clean_key] = self.cleaner.blocks(X)
@@ -68,7 +72,7 @@ class LeanMember:
             if out is None:
                 out = done[branch.key] = branch.op(blocks[branch.block][:, branch.columns])
             parts.append(out)
-        return self.predict(np.hstack(parts))
+        return np.hstack(parts)
 
 
 def lean_member(
