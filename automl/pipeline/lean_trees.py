@@ -199,12 +199,13 @@ class _StackedTrees(StackedTrees):
     def raw(self, X: np.ndarray, baseline: np.ndarray) -> np.ndarray:
         """The raw predictions: baseline, then each tree's leaf value added in the models' order."""
         values = self.value[self.leaves(X)]
-        k = self.per_iteration
-        raw = np.empty((X.shape[0], k), dtype=baseline.dtype, order="F")
-        for j in range(k):
-            steps = np.column_stack([np.broadcast_to(baseline[:, j], (X.shape[0],)), values[:, j::k]])
-            raw[:, j] = np.cumsum(steps, axis=1)[:, -1]
-        return raw
+        n, k = X.shape[0], self.per_iteration
+        # steps[row, 0] is the baseline, steps[row, 1 + i] iteration i's leaves (one a class); every class
+        # added up in one sequential pass (an accumulation, not numpy's pairwise sum)
+        steps = np.empty((n, values.shape[1] // k + 1, k), dtype=baseline.dtype)
+        steps[:, 0, :] = baseline
+        steps[:, 1:, :] = values.reshape(n, -1, k)
+        return np.asfortranarray(np.add.accumulate(steps, axis=1)[:, -1, :])
 
     def below(self, x: np.ndarray, threshold: np.ndarray) -> np.ndarray:
         return x <= threshold
