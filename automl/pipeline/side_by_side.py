@@ -21,8 +21,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-#: a share of members worth handing to another thread (about what the hand-off costs): seconds on their last calls
-HANDOFF = 100e-6
+#: a share of members worth handing to another thread: seconds on their last calls (a hand-off itself costs
+#: 60-85 us, and two threads walking trees at once slow each other down)
+HANDOFF = 200e-6
 
 #: (pid, threads, pool) of the helper threads; a forked child starts its own
 _POOL: tuple[int, int, ThreadPoolExecutor] | None = None
