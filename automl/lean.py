@@ -25,6 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from automl.lean_blocks import MIN_ROWS as BLOCK_ROWS
+from automl.lean_blocks import LeafBlocks
+
 #: a lean form: a numpy array in, the step's output (or the model's answer) for it out
 LeanOp = Callable[[np.ndarray], np.ndarray]
 
@@ -334,10 +337,17 @@ def lightgbm_op(model: Any, method: str) -> LeanOp | None:
     if getattr(model, "objective_", None) is not None and callable(model.objective_):
         return None
     one = single_row_predictor(booster)
+    blocks: list[LeafBlocks | None] = []  # found on the first big batch: LightGBM's leaves, block by block
 
     def raw(X: np.ndarray) -> np.ndarray:
         if one is not None and X.shape == (1, one.n_features) and X.dtype == np.float64:
             return one(X)
+        if X.shape[0] >= BLOCK_ROWS and X.dtype == np.float64:
+            if not blocks:
+                found = LeafBlocks.of(booster)
+                blocks.append(found if found is not None and found.first(X) else None)
+            if blocks[0] is not None:
+                return blocks[0].predict(X)
         return booster.predict(X, **_threads(X))
 
     raw.releases_gil = True  # type: ignore[attr-defined]  (its trees are walked in LightGBM's code)
