@@ -145,3 +145,14 @@ def test_a_member_that_fails_on_a_helper_answers_through_its_pipeline(boosted, t
         ens.__dict__["_side_by_side"] = _timed([5e-4, 2e-3, 1e-3, 5e-5])
         np.testing.assert_array_equal(ens.predict(rows.iloc[[i]]), intact.predict(rows.iloc[[i]]))
     assert len(threads) == 5 and all(name.startswith("automl-members") for name in threads)
+
+
+def test_a_helper_that_cannot_start_leaves_its_share_to_the_calling_thread(two_cores, monkeypatch):
+    class ShutDown:
+        def submit(self, *args):
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(side_by_side, "_helpers", lambda n: ShutDown())
+    jobs = [(_op(True), "a"), (_op(True), "b")]
+    here = threading.current_thread().name
+    assert _timed([5e-4, 4e-4]).run(jobs) == [(True, (here, "a")), (True, (here, "b"))]

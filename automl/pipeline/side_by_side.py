@@ -5,9 +5,9 @@ big boosted models walk thousands of trees in their own compiled code,
 0.1-0.6 ms each, with Python's lock released. :class:`SideBySide` times
 each member's model on every few-row call and, from the next call on,
 hands the heaviest members whose models release Python's lock to helper
-threads (one a core beyond the first) while the calling thread runs the rest. Every member gets the very input
-and call it would get alone, so each output is the same, and the ensemble
-adds them up in its own order. A member that takes less than
+threads (one a core beyond the first) while the calling thread runs the
+rest. Every member gets the very input and call it would get alone, so each
+output is the same, and the ensemble adds them up in its own order. A member that takes less than
 :data:`HANDOFF` is not worth a hand-off; with one core (a search worker, or
 ``OMP_NUM_THREADS=1``) everything runs in the calling thread.
 """
@@ -35,8 +35,8 @@ def _helpers(n: int) -> ThreadPoolExecutor:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] < n:
-            if _POOL is not None and _POOL[0] == os.getpid():
-                _POOL[2].shutdown(wait=False)
+            # a smaller pool is not shut down: a call in another thread may still hand it work; its
+            # threads end when it is collected
             _POOL = (os.getpid(), n, ThreadPoolExecutor(n, thread_name_prefix="automl-members"))
         return _POOL[2]
 
@@ -70,8 +70,12 @@ class SideBySide:
         """Each job's outcome (None where there is no job), in the order of ``jobs``."""
         out: list[Outcome | None] = [None] * len(jobs)
         inline, *others = self.groups(jobs, cores())
-        pool = _helpers(len(others)) if others else None
-        pending = [pool.submit(self._run, jobs, group, out) for group in others]  # type: ignore[union-attr]
+        pending = []
+        for group in others:
+            try:
+                pending.append(_helpers(len(others)).submit(self._run, jobs, group, out))
+            except RuntimeError:  # the interpreter is shutting down: no new threads
+                inline = inline + group
         self._run(jobs, inline, out)
         for future in pending:
             future.result()
