@@ -33,6 +33,7 @@ from automl.pipeline.cleaning import TableCleaner
 from automl.pipeline.columns import branches
 from automl.pipeline.lean import transform_op
 from automl.pipeline.lean_linear import linear_op
+from automl.pipeline.lean_neighbors import NEIGHBORS, neighbors_op
 from automl.pipeline.lean_trees import FORESTS, HIST_GRADIENT_BOOSTING, forest_op, hist_gradient_boosting_op
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,8 @@ def model_op(model: Any, method: str, frame: bool) -> LeanOp | None:
         return hist_gradient_boosting_op(model, method, frame)
     if frame or not hasattr(model, method):
         return None
+    if type(model) in NEIGHBORS:
+        return neighbors_op(model, method) or getattr(model, method)
     if _inherits(model, FORESTS, method):
         return forest_op(model, method)
     return linear_op(model, method) or getattr(model, method)
