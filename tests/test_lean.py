@@ -343,6 +343,28 @@ class _WrongLean(ClassifierMixin, BaseEstimator):
         return lambda X: np.full((len(X), 2), 0.25)
 
 
+class _BrokenLean(_WrongLean):
+    """A model whose lean form cannot even be built (a plugin's bug, or a library's internals that moved)."""
+
+    def lean_op(self, method):
+        raise AttributeError("an internal attribute moved")
+
+
+def test_a_lean_form_that_cannot_be_built_leaves_the_pipeline_its_own_path():
+    X, y = mixed_table(200, seed=2)
+    members = [
+        _pipeline(_BrokenLean(), "impute", "onehot", X, y),
+        _pipeline(LogisticRegression(), "impute", "onehot", X, y),
+    ]
+    assert lean_member(members[0], "predict_proba") is None
+    ens = EnsembleClassifier.from_fitted([(f"m{i}", m) for i, m in enumerate(members)], [0.5, 0.5])
+    rows = _new_rows()
+    _assert_identical(LeanPipeline(members[0]).predict_proba(rows), members[0].predict_proba(rows))
+    expected = 0.5 * members[0].predict_proba(rows) + 0.5 * members[1].predict_proba(rows)
+    for batch in (rows, rows.iloc[[0]], rows.iloc[[3]]):
+        np.testing.assert_allclose(ens.predict_proba(batch), expected[batch.index], rtol=0, atol=1e-15)
+
+
 def test_an_ensemble_uses_a_lean_form_only_where_it_gives_the_members_own_output():
     X, y = mixed_table(300, seed=6)
     members = [

@@ -94,6 +94,14 @@ def lean_member(
     """
     if not isinstance(pipe, Pipeline) or len(pipe.steps) != 3:
         return None
+    try:
+        return _lean_member(pipe, method, clean_key, branch_keys)
+    except Exception:  # noqa: BLE001  (a step whose lean form cannot be built: the pipeline's own path answers)
+        logger.debug("no lean form for the pipeline", exc_info=True)
+        return None
+
+
+def _lean_member(pipe: Pipeline, method: str, clean_key: Any, branch_keys: list[Any] | None) -> LeanMember | None:
     (_, cleaner), (_, prepare), (_, model) = pipe.steps
     if not isinstance(cleaner, TableCleaner) or not isinstance(prepare, ColumnTransformer):
         return None
