@@ -1,14 +1,17 @@
-"""k-nearest neighbours in lean form: the fitted search tree asked directly, without each call's checks.
+"""k-nearest neighbours in lean form: the fitted search asked directly, without each call's checks.
 
 ``KNeighborsClassifier.predict_proba`` and ``KNeighborsRegressor.predict``
-check the input, then ``kneighbors`` checks it again and hands the rows to
-joblib before the KD or ball tree answers: on one row that is most of half a
-millisecond. With a tree (``_fit_method`` ``kd_tree`` or ``ball_tree``) and
-one output, the lean form asks the tree itself (``query``, with the
-arguments ``kneighbors`` gives it; each row's neighbours do not depend on
-the rows beside it) and weighs the neighbours as scikit-learn does
-(``_get_weights``, the same votes in the same order). Brute-force models,
-several outputs and subclasses keep their own calls.
+check the input, then ``kneighbors`` checks it again (and, with a tree,
+hands the rows to joblib) before the search answers: on one row that is
+about half of a kNN member's half millisecond. With one output, the lean
+form asks the search itself with the arguments scikit-learn gives it: the
+KD or ball tree's ``query`` (each row's neighbours do not depend on the rows
+beside it), or by brute force scikit-learn's pairwise reduction
+(``ArgKmin``; ``ArgKminClassMode`` for a classifier's uniform votes), and
+weighs the neighbours as scikit-learn does (``_get_weights``, the same votes
+in the same order). Other metrics' joblib path, several outputs, a
+precomputed metric, weights given as a function and subclasses keep their
+own calls, and so does every model if scikit-learn's internals moved.
 """
 
 from __future__ import annotations
