@@ -28,6 +28,8 @@ import numpy as np
 from automl.lean_blocks import MIN_ROWS as BLOCK_ROWS
 from automl.lean_blocks import LeafBlocks
 
+logger = logging.getLogger(__name__)
+
 #: a lean form: a numpy array in, the step's output (or the model's answer) for it out
 LeanOp = Callable[[np.ndarray], np.ndarray]
 
@@ -200,7 +202,7 @@ class StackedTrees:
             try:
                 native = NativeLeaves(self)
             except Exception:  # noqa: BLE001  (trees it cannot write, a LightGBM that refuses them: the numpy walk)
-                logging.getLogger(__name__).debug("stacked trees not walked by LightGBM", exc_info=True)
+                logger.debug("stacked trees not walked by LightGBM", exc_info=True)
                 native = False
             self.__dict__["_native_leaves"] = native
         return native or None

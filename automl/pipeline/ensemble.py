@@ -19,7 +19,7 @@ from automl.lean import FEW_ROWS
 from automl.pipeline.build import fit_weighted
 from automl.pipeline.columns import branches, stack
 from automl.pipeline.lean_predict import LeanMember, checked, lean_member
-from automl.pipeline.side_by_side import Job, Outcome, SideBySide
+from automl.pipeline.side_by_side import Job, SideBySide, outcome
 
 logger = logging.getLogger(__name__)
 
@@ -138,15 +138,15 @@ class _Ensemble(BaseEstimator):
         if _num_rows(X) <= FEW_ROWS:  # a few rows: the heavy members' models side by side
             outcomes = self.__dict__.setdefault("_side_by_side", SideBySide(len(lean))).run(jobs)
         else:  # many: each model already splits the rows between the cores
-            outcomes = [None if job is None else _outcome(*job) for job in jobs]
+            outcomes = [None if job is None else outcome(*job) for job in jobs]
         own: dict[tuple[int, ...], Any] = {}
         outs = []
-        for i, outcome in enumerate(outcomes):
-            if outcome is not None and outcome[0]:
-                outs.append(outcome[1])
+        for i, result in enumerate(outcomes):
+            if result is not None and result[0]:
+                outs.append(result[1])
                 continue
-            if outcome is not None:
-                logger.debug("lean form of member %d failed; running its pipeline", i, exc_info=outcome[1])
+            if result is not None:
+                logger.debug("lean form of member %d failed; running its pipeline", i, exc_info=result[1])
             model, Xt = self._member_input(i, X, own)
             outs.append(getattr(model, method)(Xt))
         return outs
@@ -199,14 +199,6 @@ def _num_rows(X: Any) -> int:
     """Rows of a table or an array (of a list of rows: its length)."""
     shape = getattr(X, "shape", None)
     return int(shape[0]) if shape else len(X)
-
-
-def _outcome(call: Any, arg: Any) -> Outcome:
-    """(True, ``call(arg)``), or (False, the exception it raised)."""
-    try:
-        return True, call(arg)
-    except Exception as exc:  # noqa: BLE001  (the ensemble runs the member's own path)
-        return False, exc
 
 
 class EnsembleClassifier(ClassifierMixin, _Ensemble):

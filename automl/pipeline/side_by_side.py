@@ -114,13 +114,17 @@ class SideBySide:
 
     def _run(self, jobs: Sequence[Job | None], members: list[int], out: list[Outcome | None]) -> None:
         for i in members:
-            call, arg = jobs[i]  # type: ignore[misc]
             start = time.perf_counter()
-            try:
-                out[i] = (True, call(arg))
-            except Exception as exc:  # noqa: BLE001  (the ensemble runs the member's own path)
-                out[i] = (False, exc)
+            out[i] = outcome(*jobs[i])  # type: ignore[misc]
             self.seconds[i] = time.perf_counter() - start
 
 
-__all__ = ["HANDOFF", "SideBySide", "cores"]
+def outcome(call: Callable[[Any], Any], arg: Any) -> Outcome:
+    """(True, ``call(arg)``), or (False, the exception it raised): the ensemble then runs the member's own path."""
+    try:
+        return True, call(arg)
+    except Exception as exc:  # noqa: BLE001
+        return False, exc
+
+
+__all__ = ["HANDOFF", "SideBySide", "cores", "outcome"]
