@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,14 @@ CHECK_ROWS = 64
 class LeafBlocks:
     """Batch predictions of a fitted LightGBM Booster, block of trees by block, the values LightGBM gives.
 
+    The blocks are asked of a booster of their own, read from the model's
+    text: LightGBM keeps the iterations of a booster's last prediction in the
+    booster, and its single-row predictor (:class:`automl.lean._SingleRow`)
+    walks those, so a block asked of the fitted booster would leave the next
+    row of any thread walking the last block's trees alone. For the same
+    reason a lock lets one block's call run at a time (two batches in two
+    threads take turns; each call uses every core already).
+
     Parameters
     ----------
     booster : lightgbm.Booster
@@ -48,9 +57,13 @@ class LeafBlocks:
     """
 
     def __init__(self, booster: Any) -> None:
+        import lightgbm
+
         iterations = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
         text = booster.model_to_string(num_iteration=iterations)
-        self.booster = booster
+        self.original = booster
+        self.booster = lightgbm.Booster(model_str=text)
+        self._lock = threading.Lock()
         self.per_iteration = booster.num_model_per_iteration()
         self.output = _output_of(text)
         values = _leaf_values(text)
@@ -77,7 +90,8 @@ class LeafBlocks:
         """What ``Booster.predict(X)`` gives (X: a float64 array of the booster's features)."""
         raw = np.zeros((X.shape[0], self.per_iteration))
         for start, count in self.blocks:
-            leaves = self.booster.predict(X, pred_leaf=True, start_iteration=start, num_iteration=count)
+            with self._lock:
+                leaves = self.booster.predict(X, pred_leaf=True, start_iteration=start, num_iteration=count)
             first = start * self.per_iteration
             trees = leaves.shape[1]
             values = self.values[leaves.astype(np.intp) + self.offsets[first : first + trees]]
@@ -89,7 +103,7 @@ class LeafBlocks:
         """On the first batch: whether the blocks give ``Booster.predict``'s values on its first rows."""
         head = np.ascontiguousarray(X[:CHECK_ROWS])
         try:
-            same = np.array_equal(self.predict(head), self.booster.predict(head))
+            same = np.array_equal(self.predict(head), self.original.predict(head))
         except Exception:  # noqa: BLE001  (the booster's own path answers)
             logger.debug("LightGBM blocks failed; predicting whole", exc_info=True)
             same = False

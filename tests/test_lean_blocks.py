@@ -122,3 +122,35 @@ def test_blocks_that_differ_on_the_first_batch_are_never_used(small_blocks, monk
     X, _ = _table(400, seed=3)
     for _ in range(2):
         assert op(X).tobytes() == booster.predict(X).tobytes()
+
+
+@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+def test_the_model_answers_one_row_as_before_after_a_batch_by_blocks(task, small_blocks):
+    # LightGBM keeps the iterations of its last prediction in the booster: blocks
+    # asked of the model's own booster left its single-row predictor walking the
+    # last block's trees alone
+    fitted = _fit(task)
+    method = "predict" if task == "regression" else "predict_proba"
+    op = lightgbm_op(fitted, method)
+    X, _ = _table(400, seed=4)
+    rows = [X[i : i + 1] for i in range(20)]
+    before = [op(row).tobytes() for row in rows]
+    batch = op(X)
+    assert [op(row).tobytes() for row in rows] == before
+    assert op(X).tobytes() == batch.tobytes() == getattr(fitted, method)(X).tobytes()
+
+
+def test_batches_by_blocks_in_several_threads_at_once(small_blocks):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fitted = _fit("regression")
+    op = lightgbm_op(fitted, "predict")
+    batches = [_table(300 + 50 * k, seed=10 + k)[0] for k in range(4)]
+    expected = [fitted.predict(X).tobytes() for X in batches]
+    op(batches[0])  # the first batch finds and checks the blocks
+
+    def run(k: int) -> bool:
+        return all(op(batches[k]).tobytes() == expected[k] for _ in range(15))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(run, range(4)))
