@@ -156,3 +156,33 @@ def test_a_helper_that_cannot_start_leaves_its_share_to_the_calling_thread(two_c
     jobs = [(_op(True), "a"), (_op(True), "b")]
     here = threading.current_thread().name
     assert _timed([5e-4, 4e-4]).run(jobs) == [(True, (here, "a")), (True, (here, "b"))]
+
+
+@pytest.mark.parametrize("task", ["regression", "binary"])
+def test_every_call_answers_as_a_fresh_copys_first_call_whatever_came_before(task, two_cores, monkeypatch):
+    # the lean forms keep state between calls (timings, LightGBM's blocks and
+    # single-row predictors, helper threads); none of it may change an answer:
+    # each call is compared with a fresh copy's first call, the pipelines' own path
+    from automl import lean_blocks
+    from automl.pipeline.ensemble import EnsembleClassifier
+
+    monkeypatch.setattr(lean_blocks, "BLOCK_LEAVES", 40)
+    monkeypatch.setattr(lean_blocks, "MIN_LEAVES", 0)
+    monkeypatch.setattr(side_by_side, "HANDOFF", 0.0)
+    X, y = mixed_table(600, seed=8)
+    if task == "regression":
+        y, kind, models = (y == "yes") * 3.0 + X["num"], EnsembleRegressor, [lgb.LGBMRegressor, Ridge]
+    else:
+        kind, models = EnsembleClassifier, [lgb.LGBMClassifier, None]
+    boosters = [models[0](n_estimators=n, num_leaves=15, random_state=n, verbose=-1) for n in (120, 80, 60)]
+    members = [_pipeline(m, "impute", "onehot", X, y) for m in boosters]
+    if models[1] is not None:
+        members.append(_pipeline(models[1](), "impute_scale", "onehot", X, y))
+    ens = kind.from_fitted([(f"m{i}", m) for i, m in enumerate(members)], [0.4, 0.3, 0.2, 0.1][: len(members)])
+    blob = pickle.dumps(ens)
+    method = "predict" if task == "regression" else "predict_proba"
+    rng = np.random.default_rng(0)
+    for size in [1, 1, 300, 1, 2, 32, 33, 1, 600, 1, 257, 1, 1]:
+        rows = X.iloc[rng.permutation(len(X))[:size]]
+        got = getattr(ens, method)(rows)
+        assert got.tobytes() == getattr(pickle.loads(blob), method)(rows).tobytes(), f"{size} rows"
