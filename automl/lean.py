@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -62,12 +63,28 @@ class TableCodes:
     ``codes(X)`` gives each cell's position in its column's list, ``-1`` for a
     value outside the list or a missing one, shape of X. One row of a table of
     forty categorical columns is forty dict lookups in one comprehension, not
-    forty calls and forty small arrays.
+    forty calls and forty small arrays. :meth:`shared` gives equal lists one
+    instance, so that the lean forms of equal encoders (an ensemble's members
+    encode the same columns, often with the same categories) can look a
+    call's values up once (see :class:`CodesOp`).
     """
+
+    _shared: weakref.WeakValueDictionary[tuple[tuple[str, ...], ...], TableCodes] = weakref.WeakValueDictionary()
+    _shared_lock = threading.Lock()
 
     def __init__(self, columns: list[list[str]]) -> None:
         self.columns = [CodeLookup(list(values)) for values in columns]
         self._positions = [c.positions for c in self.columns]
+
+    @classmethod
+    def shared(cls, columns: list[list[str]]) -> TableCodes:
+        """The instance for these lists: the same object for equal lists while any lean form holds it."""
+        key = tuple(tuple(values) for values in columns)
+        with cls._shared_lock:
+            table = cls._shared.get(key)
+            if table is None:
+                table = cls._shared[key] = cls([list(values) for values in key])
+        return table
 
     def codes(self, X: np.ndarray) -> np.ndarray:
         """The position of each cell of ``X`` (an object array, a column per list), ``-1`` where there is none."""
@@ -84,20 +101,43 @@ class TableCodes:
         return out
 
 
+class CodesOp:
+    """A lean form whose work starts from the codes of its input in a :class:`TableCodes`.
+
+    ``op(X)`` is ``op.from_codes(op.codes_table.codes(X), X)``; whoever runs
+    several such forms on the same columns in one call (the members of an
+    ensemble, :meth:`automl.pipeline.lean_predict.LeanMember.inputs`) can find
+    the codes once for all whose ``codes_table`` is the same object.
+    ``from_codes`` does not write to the codes.
+    """
+
+    codes_table: TableCodes
+
+    def from_codes(self, codes: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """The output for X, whose codes in :attr:`codes_table` are ``codes``."""
+        raise NotImplementedError
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return self.from_codes(self.codes_table.codes(X), X)
+
+
+class _CategoryCodes(CodesOp):
+    def __init__(self, categories: list[list[str]]) -> None:
+        self.codes_table = TableCodes.shared([list(cats) for cats in categories])
+
+    def from_codes(self, codes: np.ndarray, X: np.ndarray) -> np.ndarray:
+        out = codes.astype(np.float64)
+        out[codes < 0] = np.nan
+        return out
+
+
 def category_codes(categories: list[list[str]]) -> LeanOp:
     """Codes of strings in fixed categories, as floats with NaN for any other value (or a missing one).
 
     What LightGBM reads from a pandas ``category`` column; the lean form of
-    :class:`~automl.builtins.encoders.CategoryEncoder`.
+    :class:`~automl.builtins.encoders.CategoryEncoder` (a :class:`CodesOp`).
     """
-    table = TableCodes([list(cats) for cats in categories])
-
-    def run(X: np.ndarray) -> np.ndarray:
-        codes = table.codes(X).astype(np.float64)
-        codes[codes < 0] = np.nan
-        return codes
-
-    return run
+    return _CategoryCodes(categories)
 
 
 #: rough costs of numpy on this kind of work: a level of the walk (its fixed part), a tree on a level, a node decided
@@ -478,6 +518,7 @@ def _threads(X: np.ndarray) -> dict[str, int]:
 __all__ = [
     "FEW_ROWS",
     "CodeLookup",
+    "CodesOp",
     "LeanOp",
     "StackedTrees",
     "TableCodes",

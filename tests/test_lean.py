@@ -516,3 +516,48 @@ def test_a_forest_split_between_threads_predicts_as_scikit_learn_does(forest, tw
     model = forest(n_estimators=15, random_state=0).fit(X, y)
     method = "predict_proba" if forest is RandomForestClassifier else "predict"
     _assert_identical(forest_op(model, method)(X), getattr(model, method)(X))
+
+
+def test_equal_category_lists_share_one_lookup_table():
+    a, b = TableCodes.shared([["a", "b"], ["x"]]), TableCodes.shared([["a", "b"], ["x"]])
+    assert a is b
+    assert TableCodes.shared([["b", "a"], ["x"]]) is not a
+
+
+def test_members_encoding_the_same_columns_look_each_call_up_once(monkeypatch):
+    # LightGBM members whose encoders differ only in a setting that changes no
+    # category, a one-hot and an ordinal encoder after the missing-value
+    # imputer (which know one category more, the imputer's): one lookup of the
+    # string columns a call for each list of categories, and every answer the
+    # pipelines' own
+    from automl.lean import CodesOp
+    from automl.lean import TableCodes as Codes
+
+    X, y = mixed_table(240, seed=3)
+    boosted = [
+        _pipeline(lgb.LGBMClassifier(n_estimators=20, random_state=k, verbose=-1), "passthrough", "native", X, y)
+        for k in range(2)
+    ]
+    for member, min_frequency in zip(boosted, (1, 2), strict=True):
+        member.steps[1][1].transformers_[0][1].min_frequency = min_frequency  # pickles apart, same categories
+    members = [
+        *boosted,
+        _pipeline(LogisticRegression(C=0.7), "impute_scale", "onehot", X, y),
+        _pipeline(RandomForestClassifier(n_estimators=10, random_state=0), "impute", "ordinal", X, y),
+    ]
+    ens = EnsembleClassifier.from_fitted([(f"m{i}", m) for i, m in enumerate(members)], [0.4, 0.3, 0.2, 0.1])
+    fresh = pickle.dumps(ens)
+    rows = _new_rows()
+    ens.predict_proba(rows)  # finds the lean forms
+    lean = ens.__dict__["_lean_cache"]["predict_proba"]
+    assert all(form is not None for form in lean)
+    tables = {id(b.op.codes_table) for form in lean for b in form.branches if isinstance(b.op, CodesOp)}
+    assert len(tables) == 2  # the native categories; those with the imputer's
+    lookups = []
+    real = Codes.codes
+    monkeypatch.setattr(Codes, "codes", lambda self, X: lookups.append(X.shape) or real(self, X))
+    for batch in _batches(rows):
+        lookups.clear()
+        got = ens.predict_proba(batch)
+        assert len(lookups) == 2, lookups
+        _assert_identical(got, pickle.loads(fresh).predict_proba(batch))

@@ -34,7 +34,7 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
-from automl.lean import LeanOp, TableCodes
+from automl.lean import CodesOp, LeanOp, TableCodes
 
 #: a value no encoder has seen, to read what an encoder gives an unseen value
 _UNSEEN = "\x00automl-unseen-value\x00"
@@ -71,6 +71,10 @@ def transform_op(step: Any) -> LeanOp | None:
         ops = [transform_op(s) for _, s in step.steps]
         if any(op is None for op in ops):
             return None
+        if len(ops) == 2 and isinstance(ops[1], CodesOp):
+            imputed = _imputed_codes(step.steps[0][1], ops[0], ops[1])  # type: ignore[arg-type]
+            if imputed is not None:
+                return imputed
         return ops[0] if len(ops) == 1 else _chain(ops)  # type: ignore[arg-type]
     for kind, make in _MAKERS:
         if type(step) is kind:
@@ -125,6 +129,39 @@ def _missing(X: np.ndarray) -> np.ndarray:
     return X != X  # an object array: only NaN differs from itself
 
 
+class _ImputedCodes(CodesOp):
+    """A constant string for a missing value, then an encoder: one :class:`~automl.lean.CodesOp` on the raw strings.
+
+    The codes of the filled table are those of the raw one, with each
+    missing cell's code the fill's code in its column; so the encoder can
+    start from codes shared with the other encoders of the same columns.
+    """
+
+    def __init__(self, impute: LeanOp, encode: CodesOp, fills: list[str]) -> None:
+        self.impute, self.encode = impute, encode
+        self.codes_table = encode.codes_table
+        positions = [lookup.positions for lookup in self.codes_table.columns]
+        self.fill_codes = np.array([p.get(v, -1) for p, v in zip(positions, fills, strict=True)], dtype=np.intp)
+
+    def from_codes(self, codes: np.ndarray, X: np.ndarray) -> np.ndarray:
+        missing = _missing(X)
+        if missing.any():
+            codes = np.where(missing, self.fill_codes, codes)
+        return self.encode.from_codes(codes, self.impute(X))
+
+
+def _imputed_codes(imputer: Any, impute: LeanOp, encode: CodesOp) -> CodesOp | None:
+    """``[imputer, encoder]`` as one :class:`_ImputedCodes`, where the imputer fills each column with a string."""
+    if type(imputer) is not SimpleImputer or imputer.strategy != "constant":
+        return None
+    fills = list(imputer.statistics_)
+    if getattr(imputer, "indicator_", None) is not None or not all(isinstance(v, str) for v in fills):
+        return None
+    if len(fills) != len(encode.codes_table.columns):
+        return None
+    return _ImputedCodes(impute, encode, fills)
+
+
 def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and value != value
 
@@ -168,7 +205,7 @@ class _NotStrings(Exception):
     """An encoder fitted on values other than strings: left to scikit-learn."""
 
 
-class _Lookup:
+class _Lookup(CodesOp):
     """An encoder as per-column tables: each known value's output, and the output of a missing and an unseen value.
 
     The tables lie end to end in one flat array; output column ``c`` of a row
@@ -195,7 +232,7 @@ class _Lookup:
             start = sum(widths[:j])
             knowns.append(known)
             tables.append(out[:, start : start + width])
-        self.codes = TableCodes(knowns)
+        self.codes_table = TableCodes.shared(knowns)
         self.missing_rows = np.array([len(k) for k in knowns], dtype=np.intp)
         starts = np.r_[0, np.cumsum([t.size for t in tables])[:-1]].astype(np.intp)
         self.flat = np.concatenate([t.ravel() for t in tables]) if tables else np.zeros(0)
@@ -204,8 +241,7 @@ class _Lookup:
         self.base = np.repeat(starts, widths) + np.concatenate([np.arange(w) for w in widths] or [np.zeros(0, int)])
         self.width = sum(widths)
 
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        codes = self.codes.codes(X)
+    def from_codes(self, codes: np.ndarray, X: np.ndarray) -> np.ndarray:
         codes = np.where(codes < 0, self.missing_rows + 1, codes)  # unseen: the last row
         codes = np.where(_missing(X), self.missing_rows, codes)
         # row-major, as the encoder's own output: a model's arithmetic may depend on the layout (BLAS)

@@ -28,7 +28,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.utils._set_output import _get_output_config
 
-from automl.lean import LeanOp, is_lightgbm, lightgbm_op
+from automl.lean import CodesOp, LeanOp, is_lightgbm, lightgbm_op
 from automl.pipeline.cleaning import TableCleaner
 from automl.pipeline.columns import branches
 from automl.pipeline.lean import transform_op
@@ -71,9 +71,27 @@ class LeanMember:
         for branch in self.branches:
             out = done.get(branch.key)
             if out is None:
-                out = done[branch.key] = branch.op(blocks[branch.block][:, branch.columns])
+                out = done[branch.key] = _branch_output(branch, blocks[branch.block], done)
             parts.append(out)
         return np.hstack(parts)
+
+
+def _branch_output(branch: LeanBranch, block: np.ndarray, done: dict[Any, Any]) -> np.ndarray:
+    """A branch's output on its columns of ``block``; the category codes of those columns found once a call.
+
+    Branches of different members that look the same columns up in the same
+    categories (a :class:`~automl.lean.CodesOp` of the same ``codes_table``)
+    share the codes through ``done``, which lives for one call.
+    """
+    X = block[:, branch.columns]
+    if not isinstance(branch.op, CodesOp):
+        return branch.op(X)
+    table = branch.op.codes_table
+    key = ("codes", id(table), id(block), branch.columns.tobytes())  # the table and block live as long as done
+    codes = done.get(key)
+    if codes is None:
+        codes = done[key] = table.codes(X)
+    return branch.op.from_codes(codes, X)
 
 
 def lean_member(
