@@ -62,29 +62,30 @@ class LeafBlocks:
         iterations = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
         text = booster.model_to_string(num_iteration=iterations)
         self.original = booster
-        self.booster = lightgbm.Booster(model_str=text)
-        self._lock = threading.Lock()
         self.per_iteration = booster.num_model_per_iteration()
         self.output = _output_of(text)
         values = _leaf_values(text)
         if len(values) != iterations * self.per_iteration:
             raise ValueError("the model text does not list one tree per iteration and class")
         sizes = np.array([len(v) for v in values])
+        self.n_leaves = int(sizes.sum())
+        if self.n_leaves < MIN_LEAVES:
+            raise ValueError(f"{self.n_leaves} leaves stay in cache: the model is predicted whole")
         self.values = np.concatenate(values)
         self.offsets = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.intp)
         self.blocks = _blocks(sizes.reshape(iterations, self.per_iteration).sum(axis=1))
-        self.n_leaves = int(sizes.sum())
+        self.booster = lightgbm.Booster(model_str=text)  # only for a model big enough to use it
+        self._lock = threading.Lock()
         self.checked = False
 
     @classmethod
     def of(cls, booster: Any) -> LeafBlocks | None:
         """The blocks of a big booster whose output is written here, else None."""
         try:
-            blocks = cls(booster)
-        except Exception:  # noqa: BLE001  (an objective or a model text this module does not read)
+            return cls(booster)
+        except Exception:  # noqa: BLE001  (a small model, an objective or a model text this module does not read)
             logger.debug("LightGBM model predicted whole", exc_info=True)
             return None
-        return blocks if blocks.n_leaves >= MIN_LEAVES else None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """What ``Booster.predict(X)`` gives (X: a float64 array of the booster's features)."""

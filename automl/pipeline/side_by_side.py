@@ -7,9 +7,10 @@ each member's model on every few-row call and, from the next call on,
 hands the heaviest members whose models release Python's lock to helper
 threads (one a core beyond the first) while the calling thread runs the
 rest. Every member gets the very input and call it would get alone, so each
-output is the same, and the ensemble adds them up in its own order. A member that takes less than
-:data:`HANDOFF` is not worth a hand-off; with one core (a search worker, or
-``OMP_NUM_THREADS=1``) everything runs in the calling thread.
+output is the same, and the ensemble adds them up in its own order. A
+member that takes less than :data:`HANDOFF` is not worth a hand-off; with
+one core (a search worker, or ``OMP_NUM_THREADS=1``) everything runs in the
+calling thread.
 """
 
 from __future__ import annotations
