@@ -17,11 +17,9 @@ import atexit
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -33,6 +31,7 @@ from typing import Any
 from automl.workers.cores import count_physical_cores
 from automl.workers.memory import resident_bytes
 from automl.workers.protocol import Failed, Job, Ready, Reply, Request
+from automl.workers.scratch import ScratchDir
 from automl.workers.zygote import close_zygote, forked, give_up_forking, shared_zygote, start_interpreter
 
 logger = logging.getLogger(__name__)
@@ -98,7 +97,8 @@ class WorkerPool:
     def __init__(self, memory_limit: int = 0) -> None:
         self.memory_limit = int(memory_limit)
         self.workers: list[Worker] = []
-        self.tmp = Path(tempfile.mkdtemp(prefix="automl-workers-"))
+        #: the data and fitted pipelines the workers read and write (see :mod:`automl.workers.scratch`)
+        self.scratch = ScratchDir("automl-workers-")
         self._count = 0
         self.lock = threading.Lock()
 
@@ -106,8 +106,7 @@ class WorkerPool:
     def _spawn(self) -> Worker:
         parent_sock, child_sock = socket.socketpair()
         self._count += 1
-        self.tmp.mkdir(parents=True, exist_ok=True)  # a pool closed before is used again
-        err = self.tmp / f"worker-{self._count}.stderr"
+        err = self.folder() / f"worker-{self._count}.stderr"
         zygote = shared_zygote()
         if zygote is not None:
             try:
@@ -121,6 +120,15 @@ class WorkerPool:
         worker = Worker(proc=proc, conn=Connection(parent_sock.detach()), stderr_path=err, started=time.monotonic())
         self.workers.append(worker)
         return worker
+
+    @property
+    def tmp(self) -> Path:
+        """The pool's folder (which :meth:`close` deletes)."""
+        return self.scratch.path
+
+    def folder(self) -> Path:
+        """The pool's folder, made again if the pool was closed and is used again."""
+        return self.scratch.ensure()
 
     def _popen(self, child_sock: socket.socket, err: Path) -> subprocess.Popen:
         """Start a worker as a fresh interpreter (where forking is unavailable)."""
@@ -183,7 +191,7 @@ class WorkerPool:
         """Kill every worker and delete the pool's folder."""
         for w in list(self.workers):
             self.kill(w)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.scratch.remove()
 
     def sweep(self) -> None:
         """Delete the files of fitted pipelines nobody read (a fit stopped or dropped while its worker wrote)."""

@@ -43,8 +43,7 @@ class SharedProblem:
 
     def _write(self) -> Path:
         if self.path is None:
-            self.pool.tmp.mkdir(parents=True, exist_ok=True)
-            path = self.pool.tmp / f"problem-{self.id}.pkl"
+            path = self.pool.folder() / f"problem-{self.id}.pkl"
             t0 = time.perf_counter()
             size = mapped.dump(self.problem, path)
             self.allowance = load_allowance(time.perf_counter() - t0, size)

@@ -17,11 +17,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from automl.workers.scratch import ScratchDir
 
 
 def import_path() -> list[str]:
@@ -110,10 +111,12 @@ class _Zygote:
     zygote starts no threads, so forking it is safe.
     """
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self) -> None:
+        #: holds the zygote's stderr, read when it dies; deleted when it is closed
+        self.scratch = ScratchDir("automl-zygote-")
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = start_interpreter(
-            ["--zygote", str(child_sock.fileno()), str(os.getpid())], child_sock, tmp / "zygote.stderr"
+            ["--zygote", str(child_sock.fileno()), str(os.getpid())], child_sock, self.scratch.path / "zygote.stderr"
         )
         child_sock.close()
         self.sock = parent_sock
@@ -181,6 +184,7 @@ class _Zygote:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=1.0)
         self._died()
+        self.scratch.remove()
 
 
 @dataclass
@@ -201,7 +205,7 @@ def shared_zygote() -> _Zygote | None:
         if z is not None:
             z.close()
         try:
-            z = _ZYGOTE.zygote = _Zygote(Path(tempfile.mkdtemp(prefix="automl-zygote-")))
+            z = _ZYGOTE.zygote = _Zygote()
         except OSError:
             _ZYGOTE.failed = True
             return None
