@@ -1,10 +1,17 @@
-"""Which pipelines the final refit can afford when the whole ensemble cannot be refit in time."""
+"""The final refit: which pipelines it can afford when the whole ensemble cannot be refit in time; reading them."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
+from automl import AutoML
+from automl.search import finalize
 from automl.search.finalize import _affordable, _refit_need
+from automl.workers import pool
+from automl.workers.protocol import FittedFile
+from automl.workers.zygote import forked
 
 
 def trial(number: int) -> SimpleNamespace:
@@ -35,3 +42,27 @@ def test_what_is_chosen_needs_no_more_time_than_given():
     # one refit alone takes all its time, not half of it on two workers
     assert _refit_need(search, ens, ranked[0], n_workers=2) <= 3.0
     assert chosen == {0, 1, 2}
+
+
+@pytest.mark.parametrize("big", [True, False])
+def test_a_big_final_model_is_read_after_the_idle_workers_are_let_go(monkeypatch, breast_cancer, big):
+    if big:
+        monkeypatch.setattr(finalize, "BIG_MODEL_BYTES", 0)  # every final model counts as big
+    idle_at_read = []
+    read = FittedFile.load
+
+    def load(self):
+        workers = [w for p in pool._SHARED.values() for w in p.workers]
+        idle_at_read.append(sum(not w.busy and forked(w.proc) for w in workers))
+        return read(self)
+
+    monkeypatch.setattr(FittedFile, "load", load)
+    X, y = breast_cancer
+    model = AutoML(time_budget=6, n_jobs=2, random_state=0, verbose=0).fit(X, y)
+
+    assert idle_at_read, "the final model was never read from its files"
+    if big:
+        assert idle_at_read == [0] * len(idle_at_read)
+    else:  # a small model: the workers stay warm for the next fit
+        assert idle_at_read[-1] > 0
+    assert model.score(X, y) > 0.9

@@ -139,6 +139,20 @@ def test_shrink_kills_idle_workers_only(pool):
     assert pool.workers[0].job == Job("trial", 1)
 
 
+def test_free_idle_kills_the_idle_forked_workers_only(pool):
+    pool.ensure(3)
+    wait_ready(pool)
+    busy, *idle = pool.workers
+    busy.job = Job("refit", 1)
+    freed = pool.free_idle()
+    if os.environ.get("AUTOML_WORKER_START") == "spawn":  # seconds each to start again: kept
+        assert freed == 0 and len(pool.workers) == 3
+    else:
+        assert freed == 2 and pool.workers == [busy]
+        assert all(w.proc.wait(5) is not None for w in idle)
+        assert busy.proc.poll() is None
+
+
 def test_release_after_a_fit_kills_forked_workers_that_grew_and_keeps_the_rest(pool):
     from automl.workers.pool import KEEP_GROWTH
 
@@ -182,3 +196,16 @@ def test_close_kills_everything(pool):
     pool.close()
     assert pool.workers == []
     assert all(p.poll() is not None for p in procs)
+
+
+def test_a_fitted_file_tells_its_size_until_it_is_read(tmp_path):
+    import cloudpickle
+
+    from automl.workers.protocol import Fitted, FittedFile
+
+    path = tmp_path / "fitted-1.pkl"
+    path.write_bytes(cloudpickle.dumps({"model": list(range(1000))}))
+    fitted = FittedFile(Fitted(1, str(path), 0.5, None))
+    assert fitted.size() == path.stat().st_size > 0
+    assert fitted.load() == {"model": list(range(1000))}
+    assert fitted.size() == 0 and not path.exists()

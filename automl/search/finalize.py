@@ -19,8 +19,12 @@ from automl.search.loop import Search
 from automl.search.refits import FitJobs
 from automl.search.selection import Blend, ensemble_result
 from automl.search.trial import TrialResult
+from automl.workers.protocol import FittedFile
 
 logger = logging.getLogger(__name__)
+
+#: a final model whose files hold more bytes than this is read after the idle workers are let go
+BIG_MODEL_BYTES = 64 << 20
 
 
 @dataclass
@@ -165,7 +169,21 @@ def _refit_now(search: Search, jobs: FitJobs, r: TrialResult) -> Final | None:
     if not jobs.finished(r.number):
         jobs.submit(r.number, r.final_config, search.n_workers)
         jobs.wait([r.number])
-    return Final(jobs.done[r.number][0].load(), r.config, r) if r.number in jobs.done else None
+    return Final(_read(search, [jobs.done[r.number][0]])[0], r.config, r) if r.number in jobs.done else None
+
+
+def _read(search: Search, files: list[FittedFile]) -> list[Any]:
+    """The pipelines in ``files``; a big final model is read after the idle workers gave their memory back.
+
+    The parent's growth as it reads the final model is the fit's peak (an
+    extra-trees member on diamonds: 240 MB), and idle workers hold tens of MB
+    each; past :data:`BIG_MODEL_BYTES` they are let go first (the next fit
+    forks others, a few tenths of a second on its first trials).
+    """
+    if sum(f.size() for f in files) > BIG_MODEL_BYTES:
+        freed = search.pool.free_idle()
+        logger.debug("%d idle workers let go before reading a big final model", freed)
+    return [f.load() for f in files]
 
 
 def _unconstrained(search: Search, everyone: list[TrialResult]) -> TrialResult | None:
@@ -192,7 +210,8 @@ def _refit_blend(search: Search, jobs: FitJobs, blend: Blend, best: TrialResult)
     if not all(n in jobs.done for n in blend.numbers):
         logger.info("ensemble members did not all refit in time; using the best pipeline")
         return None
-    fitted = [(f"trial_{m.number}", jobs.done[m.number][0].load()) for m in blend.members]
+    pipelines = _read(search, [jobs.done[m.number][0] for m in blend.members])
+    fitted = [(f"trial_{m.number}", p) for m, p in zip(blend.members, pipelines, strict=True)]
     cls = EnsembleRegressor if search.problem.task == "regression" else EnsembleClassifier
     logger.info("final model: ensemble of %d pipelines %s", len(blend.members), blend.result.members)
     return Final(Pipeline([("ensemble", cls.from_fitted(fitted, blend.weights))]), None, blend.result)
@@ -203,11 +222,11 @@ def _refit_best(search: Search, jobs: FitJobs, ranked: list[TrialResult]) -> Fin
     best = ranked[0]
     jobs.wait([best.number])
     if best.number in jobs.done:
-        return Final(jobs.done[best.number][0].load(), best.config, best)
+        return Final(_read(search, [jobs.done[best.number][0]])[0], best.config, best)
     for r in ranked[1:]:
         if r.number in jobs.done or r.number in search.plan.prefit:
             fitted = jobs.done[r.number][0] if r.number in jobs.done else search.plan.prefit[r.number]
-            return Final(fitted.load(), r.config, r)
+            return Final(_read(search, [fitted])[0], r.config, r)
     for r in ranked[1:3]:
         final = _refit_now(search, jobs, r)
         if final is not None:

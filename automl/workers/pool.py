@@ -173,6 +173,18 @@ class WorkerPool:
             self.kill(w)
         self.shrink(n)
 
+    def free_idle(self) -> int:
+        """Kill every idle forked worker now, grown or not; how many (the zygote forks others in milliseconds).
+
+        Before the parent reads a big final model: the idle workers' memory
+        (tens of MB each) would otherwise add to the parent's growth at the
+        fit's peak.
+        """
+        idle = [w for w in self.workers if not w.busy and forked(w.proc)]
+        for w in idle:
+            self.kill(w)
+        return len(idle)
+
     @staticmethod
     def _grew(worker: Worker) -> bool:
         """Whether ``worker`` holds more than :data:`KEEP_GROWTH` bytes beyond its size when ready (True if unknown)."""

@@ -154,6 +154,15 @@ class FittedFile:
         self._pipeline: Any = None
         self._read = False
 
+    def size(self) -> int:
+        """Bytes of the file still to read (0 once read, or if it is gone)."""
+        if self._read:
+            return 0
+        try:
+            return os.path.getsize(self.path)
+        except OSError:
+            return 0
+
     def load(self) -> Any:
         """The fitted pipeline (cloudpickle), read from the file the first time."""
         if not self._read:
