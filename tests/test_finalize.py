@@ -58,7 +58,7 @@ def test_a_big_final_model_is_read_after_the_idle_workers_are_let_go(monkeypatch
 
     monkeypatch.setattr(FittedFile, "load", load)
     X, y = breast_cancer
-    model = AutoML(time_budget=6, n_jobs=2, random_state=0, verbose=0).fit(X, y)
+    model = AutoML(time_budget=6, max_trials=4, n_jobs=2, random_state=0, verbose=0).fit(X, y)
 
     assert idle_at_read, "the final model was never read from its files"
     if big:

@@ -209,3 +209,47 @@ def test_a_fitted_file_tells_its_size_until_it_is_read(tmp_path):
     assert fitted.size() == path.stat().st_size > 0
     assert fitted.load() == {"model": list(range(1000))}
     assert fitted.size() == 0 and not path.exists()
+
+
+def _zygote_alive() -> bool:
+    from automl.workers import zygote
+
+    z = zygote._ZYGOTE.zygote
+    return z is not None and not z.dead and z.proc.poll() is None
+
+
+def test_idle_workers_and_the_zygote_go_some_time_after_the_last_fit(monkeypatch, breast_cancer):
+    from automl import AutoML
+    from automl.workers import pool as pools
+    from automl.workers.zygote import forked
+
+    monkeypatch.setattr(pools, "IDLE_SECONDS", 0.5)
+    X, y = breast_cancer
+    AutoML(time_budget=5, max_trials=3, n_jobs=2, random_state=0, verbose=0).fit(X, y)
+    shared = [w for p in pools._SHARED.values() for w in p.workers if forked(w.proc)]
+    assert shared and _zygote_alive()  # kept warm for a next fit ...
+    pools._FITS.started()  # ... and while one runs, whatever its length
+    time.sleep(1.0)
+    assert all(w.proc.poll() is None for w in shared) and _zygote_alive()
+    direct = WorkerPool(memory_limit=0)  # a pool outside any fit, in use
+    try:
+        direct.ensure(1)
+        wait_ready(direct)
+        pools._FITS.ended()
+        time.sleep(1.0)
+        assert not [w for p in pools._SHARED.values() for w in p.workers if forked(w.proc)]
+        assert all(w.proc.wait(5) is not None for w in shared)
+        assert _zygote_alive() and direct.workers[0].proc.poll() is None  # not while a pool holds a fork of it
+    finally:
+        direct.close()
+    pools._FITS.started()
+    pools._FITS.ended()
+    time.sleep(1.0)
+    assert not _zygote_alive()  # nothing uses it any more
+    again = WorkerPool(memory_limit=0)  # the next pool gets a new one
+    try:
+        again.ensure(1)
+        wait_ready(again)
+        assert forked(again.workers[0].proc) and _zygote_alive()
+    finally:
+        again.close()

@@ -181,8 +181,10 @@ def _read(search: Search, files: list[FittedFile]) -> list[Any]:
     forks others, a few tenths of a second on its first trials).
     """
     if sum(f.size() for f in files) > BIG_MODEL_BYTES:
+        start = search.budget.now()
         freed = search.pool.free_idle()
-        logger.debug("%d idle workers let go before reading a big final model", freed)
+        seconds = search.budget.now() - start
+        logger.debug("%d idle workers let go in %.3fs before reading a big final model", freed, seconds)
     return [f.load() for f in files]
 
 

@@ -7,7 +7,8 @@ and LightGBM once; elsewhere each is a fresh interpreter
 trial that overruns its time, hangs, or takes its process down; the pool then
 starts a replacement. Workers outlive one ``fit`` (a second fit in the same
 session starts at once), except forked ones that grew during it: those are
-killed when the fit ends, since a fork is ready again in milliseconds. All
+killed when the fit ends, since a fork is ready again in milliseconds. The
+forked ones and the zygote go :data:`IDLE_SECONDS` after the last fit; all
 exit when the parent does.
 """
 
@@ -22,6 +23,7 @@ import socket
 import subprocess
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -101,6 +103,7 @@ class WorkerPool:
         self.scratch = ScratchDir("automl-workers-")
         self._count = 0
         self.lock = threading.Lock()
+        _POOLS.add(self)
 
     # -- processes ---------------------------------------------------------
     def _spawn(self) -> Worker:
@@ -181,6 +184,9 @@ class WorkerPool:
         fit's peak.
         """
         idle = [w for w in self.workers if not w.busy and forked(w.proc)]
+        for w in idle:  # all signalled first: they exit side by side
+            with contextlib.suppress(ProcessLookupError, OSError):
+                w.proc.kill()
         for w in idle:
             self.kill(w)
         return len(idle)
@@ -251,6 +257,59 @@ class WorkerPool:
 
 
 _SHARED: dict[int, WorkerPool] = {}
+#: every pool alive in this process: the zygote is let go only when none of them has a forked worker
+_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+
+#: seconds after the last fit in this process ends at which its idle forked workers and the zygote are let go
+IDLE_SECONDS = 120.0
+
+
+class _Fits:
+    """The fits running in this process, and the timer that lets the idle processes go after the last one.
+
+    Workers and the zygote are kept between fits so that the next one starts
+    at once; a session that stops fitting (a notebook where the model is
+    being used) would otherwise keep them, a few hundred MB, for as long as
+    it lasts.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.timer: threading.Timer | None = None
+
+    def started(self) -> None:
+        """A fit starts: nothing is let go until it ends."""
+        with self.lock:
+            self.running += 1
+            timer, self.timer = self.timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def ended(self) -> None:
+        """A fit ended: after the last one, the idle processes go in :data:`IDLE_SECONDS` unless another starts."""
+        with self.lock:
+            self.running -= 1
+            if self.running or self.timer is not None:
+                return
+            timer = self.timer = threading.Timer(IDLE_SECONDS, self.let_go)
+            timer.daemon = True
+            timer.start()
+
+    def let_go(self) -> None:
+        """Kill the shared pools' idle forked workers, then the zygote if no pool has a forked worker left."""
+        with self.lock:
+            if self.running:
+                return
+            self.timer = None
+            with contextlib.suppress(Exception):  # a clean-up in the background never raises
+                freed = sum(pool.free_idle() for pool in list(_SHARED.values()))
+                if not any(forked(w.proc) for pool in list(_POOLS) for w in pool.workers):
+                    close_zygote()
+                logger.debug("%d idle workers and the zygote let go after %.0fs without a fit", freed, IDLE_SECONDS)
+
+
+_FITS = _Fits()
 
 
 def shared_pool(memory_limit: int) -> WorkerPool:
@@ -266,25 +325,30 @@ def worker_pool(memory_limit: int, n: int) -> Iterator[WorkerPool]:
     """The pool for one fit, with ``n`` workers booting as it starts.
 
     The process-wide pool, whose workers outlive the fit (up to ``n``; forked
-    ones that grew are killed after it, see :meth:`WorkerPool.release`); a
+    ones that grew are killed after it, see :meth:`WorkerPool.release`, and
+    the others :data:`IDLE_SECONDS` after the last fit, with the zygote); a
     private one, closed after, when another fit in this process holds the
     shared pool.
     """
-    pool = shared_pool(memory_limit)
-    private = not pool.lock.acquire(blocking=False)
-    if private:
-        pool = WorkerPool(memory_limit)
+    _FITS.started()
     try:
-        count_physical_cores()
-        pool.ensure(n)  # start booting now, while the data is checked
-        yield pool
-    finally:
+        pool = shared_pool(memory_limit)
+        private = not pool.lock.acquire(blocking=False)
         if private:
-            pool.close()
-        else:
-            pool.sweep()
-            pool.release(n)
-            pool.lock.release()
+            pool = WorkerPool(memory_limit)
+        try:
+            count_physical_cores()
+            pool.ensure(n)  # start booting now, while the data is checked
+            yield pool
+        finally:
+            if private:
+                pool.close()
+            else:
+                pool.sweep()
+                pool.release(n)
+                pool.lock.release()
+    finally:
+        _FITS.ended()
 
 
 def n_cpus() -> int:
