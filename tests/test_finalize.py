@@ -48,21 +48,28 @@ def test_what_is_chosen_needs_no_more_time_than_given():
 def test_a_big_final_model_is_read_after_the_idle_workers_are_let_go(monkeypatch, breast_cancer, big):
     if big:
         monkeypatch.setattr(finalize, "BIG_MODEL_BYTES", 0)  # every final model counts as big
-    idle_at_read = []
-    read = FittedFile.load
+    events, pools = [], []
+    read, free_idle = FittedFile.load, pool.WorkerPool.free_idle
 
     def load(self):
-        workers = [w for p in pool._SHARED.values() for w in p.workers]
-        idle_at_read.append(sum(not w.busy and forked(w.proc) for w in workers))
+        workers = [w for p in pools for w in p.workers]  # the fit's pool (other tests' pools may hold idle ones)
+        events.append(("read", sum(not w.busy and forked(w.proc) for w in workers)))
         return read(self)
 
+    def let_go(self):
+        pools.append(self)
+        events.append(("let go", free_idle(self)))
+        return events[-1][1]
+
     monkeypatch.setattr(FittedFile, "load", load)
+    monkeypatch.setattr(pool.WorkerPool, "free_idle", let_go)
     X, y = breast_cancer
     model = AutoML(time_budget=6, max_trials=4, n_jobs=2, random_state=0, verbose=0).fit(X, y)
 
-    assert idle_at_read, "the final model was never read from its files"
-    if big:
-        assert idle_at_read == [0] * len(idle_at_read)
+    reads = [idle for kind, idle in events if kind == "read"]
+    assert reads, "the final model was never read from its files"
+    if big:  # every read comes right after the idle workers went
+        assert events[0][0] == "let go" and reads == [0] * len(reads)
     else:  # a small model: the workers stay warm for the next fit
-        assert idle_at_read[-1] > 0
+        assert not [e for e in events if e[0] == "let go"]
     assert model.score(X, y) > 0.9
