@@ -253,3 +253,20 @@ def test_idle_workers_and_the_zygote_go_some_time_after_the_last_fit(monkeypatch
         assert forked(again.workers[0].proc) and _zygote_alive()
     finally:
         again.close()
+
+
+def test_a_forked_child_starts_with_no_fit_and_no_timer():
+    from automl.workers import pool as pools
+
+    pools._FITS.started()
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: a fit it starts and ends must schedule its own clean-up
+            fits = pools._FITS
+            fits.started()
+            fits.ended()
+            os._exit(0 if fits.running == 0 and fits.timer is not None else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        pools._FITS.ended()

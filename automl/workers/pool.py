@@ -312,6 +312,15 @@ class _Fits:
 _FITS = _Fits()
 
 
+def _forget_fits_in_child() -> None:
+    """A process forked from this one (``multiprocessing``'s default start on Linux) starts with no fit and no timer."""
+    global _FITS
+    _FITS = _Fits()
+
+
+os.register_at_fork(after_in_child=_forget_fits_in_child)
+
+
 def shared_pool(memory_limit: int) -> WorkerPool:
     """The process-wide pool for a memory limit, created on first use."""
     pool = _SHARED.get(memory_limit)
