@@ -561,3 +561,49 @@ def test_members_encoding_the_same_columns_look_each_call_up_once(monkeypatch):
         got = ens.predict_proba(batch)
         assert len(lookups) == 2, lookups
         _assert_identical(got, pickle.loads(fresh).predict_proba(batch))
+
+
+def test_steps_after_an_encoder_and_a_most_frequent_fill_start_from_the_codes():
+    # [fill, encoder, scaler] with any fill that writes one string a column: a CodesOp whose
+    # answers are the pipeline's, on rows with missing, known and unseen values
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import StandardScaler, TargetEncoder
+
+    from automl.lean import CodesOp
+
+    rng = np.random.default_rng(4)
+    X = rng.choice(np.array(["a", "b", "b", "c", np.nan], dtype=object), size=(300, 3))
+    y = (X[:, 0] == "b").astype(int) + rng.integers(0, 2, 300)
+    rows = rng.choice(np.array(["a", "c", "zz", np.nan, "b"], dtype=object), size=(80, 3))  # "zz" unseen
+    for fill in ("most_frequent", "constant"):
+        for encoder in (TargetEncoder(random_state=0), OneHotEncoder(handle_unknown="ignore", sparse_output=False)):
+            imputer = SimpleImputer(strategy=fill, fill_value="__missing__", keep_empty_features=True)
+            pipe = Pipeline([("fill", imputer), ("encode", encoder), ("scale", StandardScaler())]).fit(X, y)
+            op = transform_op(pipe)
+            assert isinstance(op, CodesOp), (fill, encoder)
+            for batch in [rows, *(rows[i : i + 1] for i in range(15))]:
+                _assert_identical(op(batch), pipe.transform(batch))
+
+
+def test_target_encoded_and_one_hot_members_look_each_call_up_once(monkeypatch):
+    # the builtin target encoding is [missing as a category, TargetEncoder, StandardScaler]: its
+    # codes are those the one-hot member finds, once a call
+    from automl.lean import TableCodes as Codes
+
+    X, y = mixed_table(240, seed=5)
+    members = [
+        _pipeline(LogisticRegression(C=0.7), "impute_scale", "onehot", X, y),
+        _pipeline(RandomForestClassifier(n_estimators=10, random_state=0), "impute", "target", X, y),
+    ]
+    ens = EnsembleClassifier.from_fitted([(f"m{i}", m) for i, m in enumerate(members)], [0.6, 0.4])
+    fresh = pickle.dumps(ens)
+    rows = _new_rows()
+    ens.predict_proba(rows)  # finds the lean forms
+    lookups = []
+    real = Codes.codes
+    monkeypatch.setattr(Codes, "codes", lambda self, X: lookups.append(X.shape) or real(self, X))
+    for batch in _batches(rows):
+        lookups.clear()
+        got = ens.predict_proba(batch)
+        assert len(lookups) == 1, lookups
+        _assert_identical(got, pickle.loads(fresh).predict_proba(batch))

@@ -71,10 +71,12 @@ def transform_op(step: Any) -> LeanOp | None:
         ops = [transform_op(s) for _, s in step.steps]
         if any(op is None for op in ops):
             return None
-        if len(ops) == 2 and isinstance(ops[1], CodesOp):
+        if len(ops) >= 2 and isinstance(ops[1], CodesOp):
             imputed = _imputed_codes(step.steps[0][1], ops[0], ops[1])  # type: ignore[arg-type]
             if imputed is not None:
-                return imputed
+                ops = [imputed, *ops[2:]]
+        if len(ops) >= 2 and isinstance(ops[0], CodesOp):
+            return _CodesChain(ops[0], ops[1:])  # type: ignore[arg-type]
         return ops[0] if len(ops) == 1 else _chain(ops)  # type: ignore[arg-type]
     for kind, make in _MAKERS:
         if type(step) is kind:
@@ -130,7 +132,7 @@ def _missing(X: np.ndarray) -> np.ndarray:
 
 
 class _ImputedCodes(CodesOp):
-    """A constant string for a missing value, then an encoder: one :class:`~automl.lean.CodesOp` on the raw strings.
+    """A string for a missing value, then an encoder: one :class:`~automl.lean.CodesOp` on the raw strings.
 
     The codes of the filled table are those of the raw one, with each
     missing cell's code the fill's code in its column; so the encoder can
@@ -150,9 +152,27 @@ class _ImputedCodes(CodesOp):
         return self.encode.from_codes(codes, self.impute(X))
 
 
+class _CodesChain(CodesOp):
+    """Steps after one that starts from codes (an encoder, then a scaler): a :class:`~automl.lean.CodesOp` too."""
+
+    def __init__(self, first: CodesOp, rest: list[LeanOp]) -> None:
+        self.first, self.rest = first, rest
+        self.codes_table = first.codes_table
+
+    def from_codes(self, codes: np.ndarray, X: np.ndarray) -> np.ndarray:
+        out = self.first.from_codes(codes, X)
+        for op in self.rest:
+            out = op(out)
+        return out
+
+
 def _imputed_codes(imputer: Any, impute: LeanOp, encode: CodesOp) -> CodesOp | None:
-    """``[imputer, encoder]`` as one :class:`_ImputedCodes`, where the imputer fills each column with a string."""
-    if type(imputer) is not SimpleImputer or imputer.strategy != "constant":
+    """``[imputer, encoder]`` as one :class:`_ImputedCodes`, where the imputer fills each column with a string.
+
+    A constant or a column's most frequent value: either way ``statistics_``
+    holds the string that fills each column.
+    """
+    if type(imputer) is not SimpleImputer or imputer.strategy not in ("constant", "most_frequent"):
         return None
     fills = list(imputer.statistics_)
     if getattr(imputer, "indicator_", None) is not None or not all(isinstance(v, str) for v in fills):
