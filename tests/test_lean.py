@@ -531,7 +531,6 @@ def test_members_encoding_the_same_columns_look_each_call_up_once(monkeypatch):
     # string columns a call for each list of categories, and every answer the
     # pipelines' own
     from automl.lean import CodesOp
-    from automl.lean import TableCodes as Codes
 
     X, y = mixed_table(240, seed=3)
     boosted = [
@@ -553,13 +552,20 @@ def test_members_encoding_the_same_columns_look_each_call_up_once(monkeypatch):
     assert all(form is not None for form in lean)
     tables = {id(b.op.codes_table) for form in lean for b in form.branches if isinstance(b.op, CodesOp)}
     assert len(tables) == 2  # the native categories; those with the imputer's
+    _assert_lookups_a_call(monkeypatch, ens, fresh, rows, 2)
+
+
+def _assert_lookups_a_call(monkeypatch, ens, fresh: bytes, rows: pd.DataFrame, expected: int) -> None:
+    """Each batch of ``rows`` looks the strings up ``expected`` times, and gets a fresh copy's answers."""
+    from automl.lean import TableCodes as Codes
+
     lookups = []
     real = Codes.codes
     monkeypatch.setattr(Codes, "codes", lambda self, X: lookups.append(X.shape) or real(self, X))
     for batch in _batches(rows):
         lookups.clear()
         got = ens.predict_proba(batch)
-        assert len(lookups) == 2, lookups
+        assert len(lookups) == expected, lookups
         _assert_identical(got, pickle.loads(fresh).predict_proba(batch))
 
 
@@ -588,8 +594,6 @@ def test_steps_after_an_encoder_and_a_most_frequent_fill_start_from_the_codes():
 def test_target_encoded_and_one_hot_members_look_each_call_up_once(monkeypatch):
     # the builtin target encoding is [missing as a category, TargetEncoder, StandardScaler]: its
     # codes are those the one-hot member finds, once a call
-    from automl.lean import TableCodes as Codes
-
     X, y = mixed_table(240, seed=5)
     members = [
         _pipeline(LogisticRegression(C=0.7), "impute_scale", "onehot", X, y),
@@ -599,11 +603,4 @@ def test_target_encoded_and_one_hot_members_look_each_call_up_once(monkeypatch):
     fresh = pickle.dumps(ens)
     rows = _new_rows()
     ens.predict_proba(rows)  # finds the lean forms
-    lookups = []
-    real = Codes.codes
-    monkeypatch.setattr(Codes, "codes", lambda self, X: lookups.append(X.shape) or real(self, X))
-    for batch in _batches(rows):
-        lookups.clear()
-        got = ens.predict_proba(batch)
-        assert len(lookups) == 1, lookups
-        _assert_identical(got, pickle.loads(fresh).predict_proba(batch))
+    _assert_lookups_a_call(monkeypatch, ens, fresh, rows, 1)

@@ -152,8 +152,18 @@ class WorkerPool:
 
     def kill(self, worker: Worker) -> None:
         """Kill a worker at once and forget it."""
-        with contextlib.suppress(ProcessLookupError, OSError):
-            worker.proc.kill()
+        self._kill_all([worker])
+
+    def _kill_all(self, workers: list[Worker]) -> None:
+        """Kill ``workers`` and forget them, all signalled before any is waited for: they exit side by side."""
+        for w in workers:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                w.proc.kill()
+        for w in workers:
+            self._forget(w)
+
+    def _forget(self, worker: Worker) -> None:
+        """Close a signalled worker's socket, wait a moment for its exit, and drop it."""
         with contextlib.suppress(Exception):
             worker.conn.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -172,8 +182,7 @@ class WorkerPool:
         next fit, which then skips a fork's first-job costs (pages copied from
         the zygote, modules imported on first use; see docs/benchmarks.md).
         """
-        for w in [w for w in self.workers if not w.busy and forked(w.proc) and self._grew(w)]:
-            self.kill(w)
+        self._kill_all([w for w in self.workers if not w.busy and forked(w.proc) and self._grew(w)])
         self.shrink(n)
 
     def free_idle(self) -> int:
@@ -184,11 +193,7 @@ class WorkerPool:
         fit's peak.
         """
         idle = [w for w in self.workers if not w.busy and forked(w.proc)]
-        for w in idle:  # all signalled first: they exit side by side
-            with contextlib.suppress(ProcessLookupError, OSError):
-                w.proc.kill()
-        for w in idle:
-            self.kill(w)
+        self._kill_all(idle)
         return len(idle)
 
     @staticmethod
@@ -199,16 +204,13 @@ class WorkerPool:
 
     def shrink(self, n: int) -> None:
         """Kill idle workers beyond ``n``."""
-        for w in list(self.workers):
-            if len(self.workers) <= n:
-                break
-            if not w.busy:
-                self.kill(w)
+        extra = len(self.workers) - n
+        if extra > 0:
+            self._kill_all([w for w in self.workers if not w.busy][:extra])
 
     def close(self) -> None:
         """Kill every worker and delete the pool's folder."""
-        for w in list(self.workers):
-            self.kill(w)
+        self._kill_all(list(self.workers))
         self.scratch.remove()
 
     def sweep(self) -> None:
