@@ -68,8 +68,9 @@ def test_a_big_final_model_is_read_after_the_idle_workers_are_let_go(monkeypatch
 
     reads = [idle for kind, idle in events if kind == "read"]
     assert reads, "the final model was never read from its files"
-    if big:  # every read comes right after the idle workers went
-        assert events[0][0] == "let go" and reads == [0] * len(reads)
+    if big:  # the workers left idle go before the final model's last file is read (earlier reads may
+        # overlap refits still queued for them)
+        assert events[-2][0] == "let go" and events[-1] == ("read", 0)
     else:  # a small model: the workers stay warm for the next fit
         assert not [e for e in events if e[0] == "let go"]
     assert model.score(X, y) > 0.9

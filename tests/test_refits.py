@@ -81,3 +81,60 @@ def test_a_queued_fit_runs_beside_a_long_refit_carried_on_from_the_search(shared
         np.testing.assert_allclose(fitted.predict(shared.problem.X), shared.problem.y, atol=0.2)
     finally:
         jobs.stop(quiet=True)
+
+
+class _Clock:
+    """A budget whose time moves only when the fits or the reads make it."""
+
+    def __init__(self, deadline: float) -> None:
+        self.t, self.deadline = 0.0, deadline
+
+    def now(self) -> float:
+        return self.t
+
+    def remaining(self) -> float:
+        return self.deadline - self.t
+
+
+class _ScriptedJobs(FitJobs):
+    """Fits that end at given times of the clock (no workers)."""
+
+    def __init__(self, clock: _Clock, ends: dict[int, float]) -> None:
+        super().__init__(None, None, clock, {}, 2, None)  # type: ignore[arg-type]
+        self.clock, self.ends = clock, ends
+        self.pending = [(k, None, 1) for k in ends]  # type: ignore[misc]
+        self.stopped = False
+
+    def pump(self, timeout: float) -> None:
+        self.clock.t += timeout
+        for key, end in self.ends.items():
+            if self.clock.t >= end and not self.finished(key):
+                self.done[key] = (None, 1.0)  # type: ignore[assignment]
+                self.pending = [p for p in self.pending if p[0] != key]
+
+    def stop(self, quiet: bool = False) -> None:
+        self.stopped = True
+        super().stop(quiet)
+
+
+@pytest.mark.parametrize(("last_end", "all_read"), [(8.0, True), (9.5, False)])
+def test_members_are_read_as_their_refits_end_and_the_last_read_fits_in_the_budget(last_end, all_read):
+    # reading a member takes 1 s: each is read when its refit ends, while the others run, and the wait
+    # ends early enough for the reads still to come, so the fit never reads past its deadline
+    clock = _Clock(deadline=10.0)
+    jobs = _ScriptedJobs(clock, {1: 2.0, 2: 5.0, 3: last_end})
+    read_at = {}
+
+    def read(key: int) -> None:
+        clock.t += 1.0
+        read_at[key] = clock.t
+
+    jobs.wait([1, 2, 3], read)
+
+    assert read_at[1] <= 2.0 + 0.25 + 1.0 and read_at[2] <= 5.0 + 0.25 + 1.0  # at once, not after the wait
+    assert clock.t <= clock.deadline
+    if all_read:
+        assert sorted(read_at) == [1, 2, 3] and not jobs.stopped
+    else:  # the last refit would end with less than a read's time left: given up before the deadline
+        assert sorted(read_at) == [1, 2] and jobs.stopped and jobs.failed[3] == "not started in time"
+        assert clock.t <= clock.deadline - 1.0 + 0.25

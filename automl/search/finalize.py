@@ -172,15 +172,17 @@ def _refit_now(search: Search, jobs: FitJobs, r: TrialResult) -> Final | None:
     return Final(_read(search, [jobs.done[r.number][0]])[0], r.config, r) if r.number in jobs.done else None
 
 
-def _read(search: Search, files: list[FittedFile]) -> list[Any]:
+def _read(search: Search, files: list[FittedFile], read_before: int = 0, queued: bool = False) -> list[Any]:
     """The pipelines in ``files``; a big final model is read after the idle workers gave their memory back.
 
     The parent's growth as it reads the final model is the fit's peak (an
     extra-trees member on diamonds: 240 MB), and idle workers hold tens of MB
-    each; past :data:`BIG_MODEL_BYTES` they are let go first (the next fit
-    forks others, a few tenths of a second on its first trials).
+    each; once the final model's files (``read_before`` bytes of it read
+    already) pass :data:`BIG_MODEL_BYTES`, they are let go first, unless
+    refits are ``queued`` for them (the next fit forks others, a few tenths
+    of a second on its first trials).
     """
-    if sum(f.size() for f in files) > BIG_MODEL_BYTES:
+    if read_before + sum(f.size() for f in files) > BIG_MODEL_BYTES and not queued:
         start = search.budget.now()
         freed = search.pool.free_idle()
         seconds = search.budget.now() - start
@@ -208,12 +210,21 @@ def _refit_blend(search: Search, jobs: FitJobs, blend: Blend, best: TrialResult)
     for m in blend.members:
         if m is not best:
             jobs.submit(m.number, m.final_config, 1)
-    jobs.wait(blend.numbers)
-    if not all(n in jobs.done for n in blend.numbers):
+    pipelines: dict[int, Any] = {}
+    read_bytes = 0
+
+    def read(number: int) -> None:  # each member as its refit ends, while the others run
+        nonlocal read_bytes
+        file = jobs.done[number][0]
+        size = file.size()
+        pipelines[number] = _read(search, [file], read_bytes, queued=bool(jobs.pending))[0]
+        read_bytes += size
+
+    jobs.wait(blend.numbers, read)
+    if not all(n in pipelines for n in blend.numbers):
         logger.info("ensemble members did not all refit in time; using the best pipeline")
         return None
-    pipelines = _read(search, [jobs.done[m.number][0] for m in blend.members])
-    fitted = [(f"trial_{m.number}", p) for m, p in zip(blend.members, pipelines, strict=True)]
+    fitted = [(f"trial_{m.number}", pipelines[m.number]) for m in blend.members]
     cls = EnsembleRegressor if search.problem.task == "regression" else EnsembleClassifier
     logger.info("final model: ensemble of %d pipelines %s", len(blend.members), blend.result.members)
     return Final(Pipeline([("ensemble", cls.from_fitted(fitted, blend.weights))]), None, blend.result)
