@@ -270,3 +270,53 @@ def test_a_forked_child_starts_with_no_fit_and_no_timer():
         assert os.waitstatus_to_exitcode(status) == 0
     finally:
         pools._FITS.ended()
+
+
+def _ready_worker(pool):
+    pool.ensure(1)
+    wait_ready(pool)
+    return pool.workers[0]
+
+
+def test_a_ctrl_c_as_a_request_is_sent_comes_after_the_whole_request(pool, monkeypatch):
+    from multiprocessing.connection import Connection
+
+    worker = _ready_worker(pool)
+    real = Connection._send
+    calls = []
+
+    def send(self, buf, *args):  # Ctrl-C as the first part (the header) goes out
+        calls.append(len(buf))
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(self, buf, *args)
+
+    monkeypatch.setattr(Connection, "_send", send)
+    with pytest.raises(KeyboardInterrupt):
+        pool.send(worker, b"x" * 100_000)  # not a request: answered with a failure, if it arrives whole
+    monkeypatch.setattr(Connection, "_send", real)
+    assert len(calls) == 2  # header and body both went out before the interrupt
+    replies = []
+    end = time.monotonic() + 30
+    while not replies and time.monotonic() < end:
+        replies = pool.poll(0.5, [worker])
+    assert replies and isinstance(replies[0][1], Failed) and "unknown request" in replies[0][1].error
+
+
+def test_a_ctrl_c_as_replies_are_read_keeps_them_for_the_next_poll(pool, monkeypatch):
+    worker = _ready_worker(pool)
+    assert pool.send(worker, Job("nothing", 7))  # not a request: answered with a failure
+    read = pool._read_from
+
+    def read_then_ctrl_c(w):
+        read(w)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(pool, "_read_from", read_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            assert pool.poll(0.5, [worker]) == []  # nothing returned before the interrupt
+    monkeypatch.setattr(pool, "_read_from", read)
+    replies = pool.poll(0.0, [worker])  # the reply read as Ctrl-C came, at once
+    assert len(replies) == 1 and isinstance(replies[0][1], Failed)

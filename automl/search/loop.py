@@ -358,8 +358,12 @@ class Search:
     def fits(self) -> FitJobs:
         """Stop the trials still running and return a queue of fits on all rows.
 
-        A refit started during the search carries on inside the queue.
+        A refit started during the search carries on inside the queue, unless
+        the search was interrupted: a Ctrl-C may have come as its reply was
+        being handled, and the queue would wait for it to the deadline.
         """
+        if self.interrupted:
+            self.plan.running = None
         keep = self.plan.running.worker if self.plan.running is not None else None
         for w in [w for w in self.pool.workers if w.busy and w is not keep]:
             self.pool.kill(w)

@@ -103,6 +103,8 @@ class WorkerPool:
         self.scratch = ScratchDir("automl-workers-")
         self._count = 0
         self.lock = threading.Lock()
+        #: replies read but not yet returned by :meth:`poll` (a Ctrl-C came as they were read)
+        self._unread: list[tuple[Worker, Reply | None]] = []
         _POOLS.add(self)
 
     # -- processes ---------------------------------------------------------
@@ -170,6 +172,7 @@ class WorkerPool:
             worker.proc.wait(timeout=1.0)
         if worker in self.workers:
             self.workers.remove(worker)
+        self._unread = [(w, r) for w, r in self._unread if w is not worker]
 
     def release(self, n: int) -> None:
         """After a fit: kill the idle forked workers that grew, and idle workers beyond ``n``.
@@ -220,9 +223,10 @@ class WorkerPool:
 
     # -- messages ----------------------------------------------------------
     def send(self, worker: Worker, request: Request) -> bool:
-        """Send a request; False if the worker is gone."""
+        """Send a request, whole even if Ctrl-C comes meanwhile; False if the worker is gone."""
         try:
-            worker.conn.send(request)
+            with _interrupts_held():
+                worker.conn.send(request)
             return True
         except (OSError, EOFError, ValueError):
             return False
@@ -239,23 +243,62 @@ class WorkerPool:
         if not pool:
             time.sleep(max(0.0, min(timeout, 0.05)))
             return []
-        by_conn = {w.conn: w for w in pool}
-        out: list[tuple[Worker, Reply | None]] = []
-        for conn in wait(list(by_conn), timeout=max(0.0, timeout)):
-            worker = by_conn[conn]
-            try:
-                while True:
-                    msg = conn.recv()
-                    if isinstance(msg, Ready):
-                        worker.ready = True
-                        worker.resident_at_ready = resident_bytes(msg.pid)
-                    else:
-                        out.append((worker, msg))
-                    if not conn.poll(0):
-                        break
-            except (EOFError, OSError):
-                out.append((worker, None))
+        if not any(w in pool for w, _ in self._unread):  # replies read when Ctrl-C came are answered first
+            by_conn = {w.conn: w for w in pool}
+            ready = wait(list(by_conn), timeout=max(0.0, timeout))  # interruptible: nothing read yet
+            with _interrupts_held():  # into the queue: a Ctrl-C now is raised after, the replies stay queued
+                for conn in ready:
+                    self._read_from(by_conn[conn])
+        # one assignment: no Ctrl-C between taking the replies and leaving the others queued
+        out, self._unread = _split(self._unread, pool)
         return out
+
+    def _read_from(self, worker: Worker) -> None:
+        """Every message ``worker`` has sent, into :attr:`_unread` (None if it died); Ready marks it ready."""
+        conn = worker.conn
+        try:
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Ready):
+                    worker.ready = True
+                    worker.resident_at_ready = resident_bytes(msg.pid)
+                else:
+                    self._unread.append((worker, msg))
+                if not conn.poll(0):
+                    break
+        except (EOFError, OSError):
+            self._unread.append((worker, None))
+
+
+def _split(replies: list[tuple[Worker, Reply | None]], workers: list[Worker]) -> tuple[list[Any], list[Any]]:
+    """The replies of ``workers``, and the others."""
+    mine = [(w, r) for w, r in replies if w in workers]
+    return mine, [(w, r) for w, r in replies if w not in workers]
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back while a message to or from a worker is sent or read, and deliver it after.
+
+    A KeyboardInterrupt raised between the writes of one message (a pipeline
+    goes out as a header and a body) leaves the worker waiting for a rest that
+    never comes; raised after a reply was read and before it was handled, it
+    loses the reply, and the parent waits for it until the budget runs out (a
+    fit interrupted as a refit's reply came in did). Held in the main thread
+    only, where Python runs signal handlers, and only over a Python handler.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    held: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            signal.raise_signal(signal.SIGINT)
 
 
 _SHARED: dict[int, WorkerPool] = {}
